@@ -1,0 +1,154 @@
+"""Data sources -> Examples: local JSONL/TSV, Hugging Face `datasets` (hub id or saved to disk).
+
+Text is NFC-normalised here, at the boundary. Errors name the file and line (or dataset row).
+"""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping
+
+from .errors import DataError
+from .suite import DataSpec
+from .tasks import TaskRecipe
+from .text import nfc
+from .types import Example
+
+
+def load_examples(
+    recipe: TaskRecipe,
+    spec: DataSpec | None,
+    lang: str,
+    *,
+    limit: int | None = None,
+    base_dir: Path = Path("."),
+) -> list[Example]:
+    """The first `limit` examples of `recipe` in `lang` from `spec` (default: the recipe's HF source)."""
+    if spec is None:
+        spec = DataSpec(format="hf", **recipe.hf_source)
+    rows, where = _rows(spec, lang, base_dir)
+    out: list[Example] = []
+    seen: dict[str, str] = {}
+    for loc, row in rows:
+        ex = _to_example(recipe, spec, lang, loc, row)
+        if ex.id in seen:
+            raise DataError(f"{loc}: duplicate example id {ex.id!r} (first at {seen[ex.id]}); ids must be unique")
+        seen[ex.id] = loc
+        out.append(ex)
+        if limit is not None and len(out) >= limit:
+            break
+    if not out:
+        raise DataError(f"{where}: no examples for language {lang!r}")
+    return out
+
+
+def _rows(spec: DataSpec, lang: str, base_dir: Path) -> tuple[Iterator[tuple[str, Mapping[str, Any]]], str]:
+    if spec.format in ("jsonl", "tsv", "hf_disk"):
+        path = (base_dir / spec.path.format(lang=lang)).resolve()
+        if not path.exists():
+            raise DataError(f"{path}: data file not found (language {lang!r})")
+        if spec.format == "jsonl":
+            return _jsonl_rows(path), str(path)
+        if spec.format == "tsv":
+            return _tsv_rows(path), str(path)
+        return _hf_disk_rows(path, spec.split), str(path)
+    return _hf_rows(spec, lang), f"{spec.id}:{spec.config or ''}"
+
+
+def _jsonl_rows(path: Path) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    with path.open(encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataError(f"{path}:{lineno}: invalid JSON ({exc.msg} at column {exc.colno})") from None
+            if not isinstance(row, dict):
+                raise DataError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
+            yield f"{path}:{lineno}", row
+
+
+def _tsv_rows(path: Path) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    with path.open(encoding="utf-8", newline="") as f:
+        reader = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+        header = next(reader, None)
+        if not header:
+            raise DataError(f"{path}:1: empty TSV; the first line must be a header naming the columns")
+        for lineno, cells in enumerate(reader, 2):
+            if not cells:
+                continue
+            if len(cells) != len(header):
+                raise DataError(f"{path}:{lineno}: {len(cells)} columns, header has {len(header)} ({header})")
+            yield f"{path}:{lineno}", dict(zip(header, cells))
+
+
+def _hf_rows(spec: DataSpec, lang: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    import datasets
+
+    config = spec.config.format(lang=lang) if spec.config else None
+    name = f"{spec.id}" + (f" (config {config!r}, split {spec.split!r})" if config else f" (split {spec.split!r})")
+    try:
+        ds = datasets.load_dataset(spec.id.format(lang=lang), config, split=spec.split or "test")
+    except Exception as exc:  # datasets raises many types; all mean "cannot get this dataset"
+        raise DataError(f"dataset {name}: cannot load ({type(exc).__name__}: {exc})") from None
+    return _dataset_rows(ds, spec.id)
+
+
+def _hf_disk_rows(path: Path, split: str | None) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    import datasets
+
+    try:
+        ds = datasets.load_from_disk(str(path))
+    except Exception as exc:
+        raise DataError(f"{path}: not a dataset saved with save_to_disk ({type(exc).__name__}: {exc})") from None
+    if isinstance(ds, datasets.DatasetDict):
+        if split is None or split not in ds:
+            raise DataError(f"{path}: dataset has splits {sorted(ds)}; set `split:` to one of them")
+        ds = ds[split]
+    return _dataset_rows(ds, str(path))
+
+
+def _dataset_rows(ds: Any, name: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    from datasets import ClassLabel
+
+    class_labels = {k: f for k, f in ds.features.items() if isinstance(f, ClassLabel)}
+    for i, row in enumerate(ds):
+        for k, feature in class_labels.items():
+            if isinstance(row.get(k), int) and row[k] >= 0:
+                row[k] = feature.int2str(row[k])
+        yield f"{name}[row {i}]", row
+
+
+def _to_example(recipe: TaskRecipe, spec: DataSpec, lang: str, loc: str, row: Mapping[str, Any]) -> Example:
+    fields: dict[str, str] = {}
+    for f in recipe.fields:
+        col = spec.fields.get(f, f)
+        value = row.get(col)
+        if not isinstance(value, str):
+            what = "missing" if value is None else f"not text ({type(value).__name__})"
+            raise DataError(f"{loc}: field {col!r} (the {recipe.name} field {f!r}) is {what}; columns: {sorted(row)}")
+        fields[f] = nfc(value)
+    label_col = spec.label_field or recipe.label_field
+    label = _label(row.get(label_col), label_col, recipe, loc, row)
+    raw_id = row.get(spec.id_field)
+    ex_id = str(raw_id) if raw_id not in (None, "") else f"{lang}:{loc.rsplit(':', 1)[-1]}"
+    return Example(id=ex_id, lang=lang, fields=fields, label=label)
+
+
+def _label(value: Any, col: str, recipe: TaskRecipe, loc: str, row: Mapping[str, Any]) -> str:
+    if value is None:
+        raise DataError(f"{loc}: label column {col!r} is missing; columns: {sorted(row)}")
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise DataError(f"{loc}: label {value!r} in column {col!r} must be a string or integer")
+    label = str(value)
+    if label not in recipe.label_names:
+        raise DataError(f"{loc}: label {label!r} is not one of {list(recipe.label_names)} ({recipe.name})")
+    return label
+
+
+def iter_texts(examples: Iterable[Example]) -> Iterator[str]:
+    """Every text field of every example (for tokenizer training and previews)."""
+    for ex in examples:
+        yield from ex.fields.values()

@@ -1,0 +1,177 @@
+"""Predictor: the model behind one narrow method, `predict(inputs) -> outputs` (DESIGN.md noun 5).
+
+`HFPredictor` loads any fine-tuned checkpoint (local directory or hub id) through transformers
+Auto classes: safetensors only unless pickle is explicitly allowed (then `weights_only=True`),
+never remote code unless asked. Inputs are deduplicated, sorted by token length and batched with
+dynamic padding under `torch.inference_mode()`.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Callable, Mapping, Protocol, Sequence
+
+import numpy as np
+
+from .errors import CheckpointError, ConfigError
+
+ProgressFn = Callable[[int, int], None]  # (completed, total)
+
+HEADS = {
+    "sequence_classification": "AutoModelForSequenceClassification",
+}
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+class Predictor(Protocol):
+    """What the runner needs from a model."""
+
+    id2label: Mapping[int, str]
+    fingerprint: str
+    calls: int  # number of inputs actually sent to the model
+
+    def predict(self, inputs: Sequence[tuple[str, ...]], progress: ProgressFn | None = None) -> np.ndarray:
+        """One row of outputs per input (same order)."""
+
+
+class HFPredictor:
+    """A transformers checkpoint with a task head."""
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        head: str = "sequence_classification",
+        device: str = "auto",
+        dtype: str = "auto",
+        batch_size: int = 32,
+        max_length: int = 256,
+        allow_pickle: bool = False,
+        trust_remote_code: bool = False,
+        revision: str | None = None,
+    ):
+        import torch
+        import transformers
+
+        if head not in HEADS:
+            raise ConfigError(f"unknown model head {head!r} (known: {sorted(HEADS)})")
+        if device not in DEVICES:
+            raise ConfigError(f"--device must be one of {DEVICES}, got {device!r}")
+        if dtype not in DTYPES:
+            raise ConfigError(f"--dtype must be one of {DTYPES}, got {dtype!r}")
+        if batch_size < 1:
+            raise ConfigError(f"--batch-size must be >= 1, got {batch_size}")
+        self.source = model
+        self.batch_size = batch_size
+        self.max_length = max_length
+        self.device = _resolve_device(device, torch)
+        self.dtype = _resolve_dtype(dtype, self.device, torch)
+        self.calls = 0
+        auto = getattr(transformers, HEADS[head])
+        kwargs = dict(trust_remote_code=trust_remote_code, revision=revision)
+        try:
+            self.tokenizer = transformers.AutoTokenizer.from_pretrained(model, **kwargs)
+            self.model, info = auto.from_pretrained(
+                model, use_safetensors=None if allow_pickle else True, output_loading_info=True, **kwargs
+            )
+        except (OSError, ValueError, EnvironmentError) as exc:
+            raise CheckpointError(_load_hint(model, exc, allow_pickle)) from None
+        missing = [k for k in info.get("missing_keys", []) if "classifier" in k or "qa_outputs" in k]
+        if missing:
+            raise CheckpointError(
+                f"{model}: the checkpoint has no trained task head (missing {sorted(missing)[:4]}); "
+                "fine-tune it for the task first: a randomly initialised head would make every number meaningless"
+            )
+        self.model.eval().to(self.device)
+        cfg = self.model.config
+        self.id2label = {int(i): str(n) for i, n in cfg.id2label.items()}
+        self.fingerprint = _fingerprint(self.model, torch)
+        self.name_or_path = str(getattr(cfg, "_name_or_path", model))
+
+    def predict(self, inputs: Sequence[tuple[str, ...]], progress: ProgressFn | None = None) -> np.ndarray:
+        """Logits (float32) per input; identical inputs are run once."""
+        import torch
+
+        unique = list(dict.fromkeys(inputs))
+        position = {x: i for i, x in enumerate(unique)}
+        outputs = self._run(unique, progress, torch)
+        return outputs[[position[x] for x in inputs]] if len(inputs) else outputs
+
+    def _run(self, unique: list[tuple[str, ...]], progress: ProgressFn | None, torch) -> np.ndarray:
+        n_labels = len(self.id2label)
+        out = np.zeros((len(unique), n_labels), dtype=np.float32)
+        if not unique:
+            return out
+        enc = self._encode(unique)
+        order = sorted(range(len(unique)), key=lambda i: (len(enc["input_ids"][i]), i))
+        keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in enc]
+        done = 0
+        autocast = self.dtype != torch.float32
+        with torch.inference_mode():
+            for start in range(0, len(order), self.batch_size):
+                idx = order[start : start + self.batch_size]
+                batch = self.tokenizer.pad({k: [enc[k][i] for i in idx] for k in keys}, return_tensors="pt")
+                batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+                with torch.autocast(self.device.type, dtype=self.dtype, enabled=autocast):
+                    logits = self.model(**batch).logits
+                out[idx] = logits.float().cpu().numpy()
+                done += len(idx)
+                self.calls += len(idx)
+                if progress:
+                    progress(done, len(unique))
+        return out
+
+    def _encode(self, unique: list[tuple[str, ...]]) -> Mapping[str, list[list[int]]]:
+        arity = {len(x) for x in unique}
+        if arity == {1}:
+            return self.tokenizer([x[0] for x in unique], truncation=True, max_length=self.max_length)
+        if arity == {2}:
+            return self.tokenizer([x[0] for x in unique], [x[1] for x in unique], truncation=True, max_length=self.max_length)
+        raise ConfigError(f"inputs must all have 1 or 2 text fields, got arities {sorted(arity)}")
+
+    def describe(self) -> dict[str, str]:
+        """Manifest entry for run.json."""
+        return {"source": self.source, "fingerprint": self.fingerprint, "device": str(self.device),
+                "dtype": str(self.dtype).removeprefix("torch."), "max_length": str(self.max_length)}
+
+
+def _resolve_device(device: str, torch):
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda was asked for but no CUDA device is available")
+    return torch.device(device)
+
+
+def _resolve_dtype(dtype: str, device, torch):
+    if dtype == "auto":
+        if device.type == "cuda":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.float32
+    if dtype == "float16" and device.type == "cpu":
+        raise ConfigError("--dtype float16 is for GPUs; on the CPU use bfloat16 or float32")
+    return getattr(torch, dtype)
+
+
+def _fingerprint(model, torch) -> str:
+    """sha256 over the config and every parameter/buffer tensor (independent of file layout)."""
+    h = hashlib.sha256(json.dumps(model.config.to_diff_dict(), sort_keys=True, default=str).encode())
+    for name, tensor in sorted(model.state_dict().items()):
+        h.update(name.encode())
+        t = tensor.detach().to("cpu").contiguous().reshape(-1)
+        h.update(str(t.dtype).encode())
+        h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
+
+
+def _load_hint(model: str, exc: Exception, allow_pickle: bool) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    p = Path(model)
+    if p.exists() and not allow_pickle and not any(p.glob("*.safetensors")) and any(p.glob("*.bin")):
+        return (f"{model}: only pickle weights (*.bin) found. Pickle can run code when loaded; convert the "
+                "checkpoint to safetensors, or pass --allow-pickle to load it with torch weights_only=True")
+    if not p.exists() and ("/" not in model or model.startswith((".", "/"))):
+        return f"{model}: no such checkpoint directory ({text})"
+    return f"{model}: cannot load checkpoint ({text})"

@@ -1,0 +1,233 @@
+"""Suite: declarative YAML validated with pydantic; every error names the file, line and YAML path."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ConfigError
+from .languages import LANGUAGES
+from .perturbation import PERTURBATIONS, make_perturbation
+from .tasks import TASKS
+from .types import CLEAN, Cell
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DataSpec(_Strict):
+    """Where a task's examples come from; `{lang}` in path/config is replaced per language."""
+
+    format: Literal["jsonl", "tsv", "hf", "hf_disk"]
+    path: str | None = None
+    id: str | None = None
+    config: str | None = None
+    split: str | None = None
+    fields: dict[str, str] = Field(default_factory=dict)
+    label_field: str | None = None
+    id_field: str = "id"
+
+    @model_validator(mode="after")
+    def _needs_location(self) -> "DataSpec":
+        if self.format in ("jsonl", "tsv", "hf_disk") and not self.path:
+            raise ValueError(f"format {self.format!r} needs `path`")
+        if self.format == "hf" and not self.id:
+            raise ValueError("format 'hf' needs `id` (a Hugging Face dataset id or builder name)")
+        return self
+
+
+class TaskSpec(_Strict):
+    """One task of a suite: recipe name, data source, languages, limit, label map, perturbed fields."""
+
+    task: str
+    data: DataSpec | None = None
+    languages: list[str] = Field(min_length=1)
+    limit: int | None = Field(default=None, gt=0)
+    label_map: dict[str, int | str] | None = None
+    perturb_fields: list[str] | None = None
+
+    @field_validator("label_map", mode="before")
+    @classmethod
+    def _stringify_keys(cls, v: Any) -> Any:
+        return {str(k): val for k, val in v.items()} if isinstance(v, dict) else v
+
+
+class PerturbationSpec(_Strict):
+    """A registered perturbation id, the severities to sweep, and its parameters."""
+
+    id: str
+    severities: list[float] = Field(min_length=1)
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("severities")
+    @classmethod
+    def _in_unit_interval(cls, v: list[float]) -> list[float]:
+        for s in v:
+            if not 0.0 < s <= 1.0:
+                raise ValueError(f"severity {s} is outside (0, 1]; the clean cell (severity 0) is always included")
+        if len(set(v)) != len(v):
+            raise ValueError(f"duplicate severities in {v}")
+        return v
+
+
+class StatsSpec(_Strict):
+    """Bootstrap settings for the confidence intervals."""
+
+    bootstrap_samples: int = Field(default=1000, ge=100)
+    confidence: float = Field(default=0.95, gt=0.5, lt=1.0)
+
+
+class Suite(_Strict):
+    """A whole suite file."""
+
+    name: str
+    description: str = ""
+    seed: int = 0
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    tasks: list[TaskSpec] = Field(min_length=1)
+    perturbations: list[PerturbationSpec] = Field(default_factory=list)
+    stats: StatsSpec = Field(default_factory=StatsSpec)
+
+
+@dataclass(frozen=True)
+class LoadedSuite:
+    """A validated suite with where it came from."""
+
+    suite: Suite
+    path: Path
+    sha256: str
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    def cells(self, task_index: int, lang: str) -> list[Cell]:
+        """Clean cell first, then every (perturbation, severity, seed) of one task and language."""
+        s, t = self.suite, self.suite.tasks[task_index]
+        out = [Cell(t.task, lang, CLEAN, 0.0, 0)]
+        for p in s.perturbations:
+            for sev in p.severities:
+                for seed in s.seeds:
+                    out.append(Cell(t.task, lang, p.id, float(sev), seed))
+        return out
+
+
+def load_suite(path: str | Path, check_files: bool = True) -> LoadedSuite:
+    """Read, validate and name-check a suite file; raise ConfigError listing every problem."""
+    path = Path(path)
+    try:
+        raw_text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: suite file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read suite ({exc})") from None
+    try:
+        node = yaml.compose(raw_text)
+        raw = yaml.safe_load(raw_text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: invalid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: a suite is a YAML mapping with `name`, `tasks`, `perturbations`")
+    lines = _line_index(node)
+    try:
+        suite = Suite.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            problems.append(_problem(path, lines, loc, err["msg"].removeprefix("Value error, ")))
+        raise ConfigError("\n".join(problems)) from None
+    problems = [_problem(path, lines, loc, msg) for loc, msg in _semantic_problems(suite, path.parent, check_files)]
+    if problems:
+        raise ConfigError("\n".join(problems))
+    digest = hashlib.sha256(json.dumps(suite.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+    return LoadedSuite(suite, path, digest)
+
+
+def _semantic_problems(suite: Suite, base: Path, check_files: bool) -> list[tuple[tuple, str]]:
+    out: list[tuple[tuple, str]] = []
+    for ti, t in enumerate(suite.tasks):
+        if t.task not in TASKS:
+            out.append((("tasks", ti, "task"), TASKS.unknown_message(t.task)))
+            continue
+        recipe = TASKS.get(t.task)
+        for li, lang in enumerate(t.languages):
+            if lang not in LANGUAGES and lang not in recipe.languages:
+                out.append((("tasks", ti, "languages", li), _unknown_language(lang)))
+        for fi, f in enumerate(t.perturb_fields or []):
+            if f not in recipe.fields:
+                out.append((("tasks", ti, "perturb_fields", fi), f"{f!r} is not a field of {t.task} {list(recipe.fields)}"))
+        if t.data is None and not recipe.hf_source:
+            out.append((("tasks", ti), f"task {t.task!r} has no default dataset; add a `data:` section"))
+        if check_files and t.data and t.data.format in ("jsonl", "tsv", "hf_disk"):
+            for li, lang in enumerate(t.languages):
+                p = base / t.data.path.format(lang=lang)
+                if not p.exists():
+                    out.append((("tasks", ti, "data", "path"), f"{p} does not exist (language {lang!r})"))
+    for pi, p in enumerate(suite.perturbations):
+        if p.id not in PERTURBATIONS:
+            out.append((("perturbations", pi, "id"), PERTURBATIONS.unknown_message(p.id)))
+            continue
+        try:
+            make_perturbation(p.id, p.params)
+        except ConfigError as exc:
+            out.append((("perturbations", pi, "params"), str(exc)))
+    ids = [p.id for p in suite.perturbations]
+    for pi, pid in enumerate(ids):
+        if ids.index(pid) != pi:
+            out.append((("perturbations", pi, "id"), f"{pid!r} is listed twice; put all its severities in one entry"))
+    return out
+
+
+def _unknown_language(lang: str) -> str:
+    return LANGUAGES.unknown_message(lang)
+
+
+def _problem(path: Path, lines: dict[tuple, int], loc: tuple, msg: str) -> str:
+    line = None
+    probe = loc
+    while probe and line is None:
+        line = lines.get(probe)
+        probe = probe[:-1]
+    where = f"{path}:{line}" if line else str(path)
+    return f"{where}: {_yaml_path(loc)}: {msg}"
+
+
+def _yaml_path(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def _line_index(node: yaml.Node | None, prefix: tuple = ()) -> dict[tuple, int]:
+    """YAML path -> 1-based line number of its value, for error messages."""
+    out: dict[tuple, int] = {}
+    if node is None:
+        return out
+    out[prefix] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            k = key.value
+            out[prefix + (k,)] = key.start_mark.line + 1
+            for sub, line in _line_index(value, prefix + (k,)).items():
+                if sub != prefix + (k,):
+                    out[sub] = line
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            out.update(_line_index(item, prefix + (i,)))
+    return out
+
+
+__all__ = ["Suite", "TaskSpec", "DataSpec", "PerturbationSpec", "LoadedSuite", "load_suite"]
