@@ -30,8 +30,8 @@ def load_examples(
     rows, where = _rows(spec, lang, base_dir)
     out: list[Example] = []
     seen: dict[str, str] = {}
-    for loc, row in rows:
-        ex = _to_example(recipe, spec, lang, loc, row)
+    for loc, key, row in rows:
+        ex = _to_example(recipe, spec, lang, loc, key, row)
         if ex.id in seen:
             raise DataError(f"{loc}: duplicate example id {ex.id!r} (first at {seen[ex.id]}); ids must be unique")
         seen[ex.id] = loc
@@ -43,7 +43,7 @@ def load_examples(
     return out
 
 
-def _rows(spec: DataSpec, lang: str, base_dir: Path) -> tuple[Iterator[tuple[str, Mapping[str, Any]]], str]:
+def _rows(spec: DataSpec, lang: str, base_dir: Path) -> tuple[Iterator[tuple[str, int, Mapping[str, Any]]], str]:
     if spec.format in ("jsonl", "tsv", "hf_disk"):
         path = (base_dir / spec.path.format(lang=lang)).resolve()
         if not path.exists():
@@ -56,7 +56,7 @@ def _rows(spec: DataSpec, lang: str, base_dir: Path) -> tuple[Iterator[tuple[str
     return _hf_rows(spec, lang), f"{spec.id}:{spec.config or ''}"
 
 
-def _jsonl_rows(path: Path) -> Iterator[tuple[str, Mapping[str, Any]]]:
+def _jsonl_rows(path: Path) -> Iterator[tuple[str, int, Mapping[str, Any]]]:
     with path.open(encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
@@ -67,10 +67,10 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[str, Mapping[str, Any]]]:
                 raise DataError(f"{path}:{lineno}: invalid JSON ({exc.msg} at column {exc.colno})") from None
             if not isinstance(row, dict):
                 raise DataError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
-            yield f"{path}:{lineno}", row
+            yield f"{path}:{lineno}", lineno, row
 
 
-def _tsv_rows(path: Path) -> Iterator[tuple[str, Mapping[str, Any]]]:
+def _tsv_rows(path: Path) -> Iterator[tuple[str, int, Mapping[str, Any]]]:
     with path.open(encoding="utf-8", newline="") as f:
         reader = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
         header = next(reader, None)
@@ -81,10 +81,10 @@ def _tsv_rows(path: Path) -> Iterator[tuple[str, Mapping[str, Any]]]:
                 continue
             if len(cells) != len(header):
                 raise DataError(f"{path}:{lineno}: {len(cells)} columns, header has {len(header)} ({header})")
-            yield f"{path}:{lineno}", dict(zip(header, cells))
+            yield f"{path}:{lineno}", lineno, dict(zip(header, cells))
 
 
-def _hf_rows(spec: DataSpec, lang: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
+def _hf_rows(spec: DataSpec, lang: str) -> Iterator[tuple[str, int, Mapping[str, Any]]]:
     import datasets
 
     config = spec.config.format(lang=lang) if spec.config else None
@@ -96,7 +96,7 @@ def _hf_rows(spec: DataSpec, lang: str) -> Iterator[tuple[str, Mapping[str, Any]
     return _dataset_rows(ds, spec.id)
 
 
-def _hf_disk_rows(path: Path, split: str | None) -> Iterator[tuple[str, Mapping[str, Any]]]:
+def _hf_disk_rows(path: Path, split: str | None) -> Iterator[tuple[str, int, Mapping[str, Any]]]:
     import datasets
 
     try:
@@ -110,7 +110,7 @@ def _hf_disk_rows(path: Path, split: str | None) -> Iterator[tuple[str, Mapping[
     return _dataset_rows(ds, str(path))
 
 
-def _dataset_rows(ds: Any, name: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
+def _dataset_rows(ds: Any, name: str) -> Iterator[tuple[str, int, Mapping[str, Any]]]:
     from datasets import ClassLabel
 
     class_labels = {k: f for k, f in ds.features.items() if isinstance(f, ClassLabel)}
@@ -118,10 +118,10 @@ def _dataset_rows(ds: Any, name: str) -> Iterator[tuple[str, Mapping[str, Any]]]
         for k, feature in class_labels.items():
             if isinstance(row.get(k), int) and row[k] >= 0:
                 row[k] = feature.int2str(row[k])
-        yield f"{name}[row {i}]", row
+        yield f"{name}[row {i}]", i, row
 
 
-def _to_example(recipe: TaskRecipe, spec: DataSpec, lang: str, loc: str, row: Mapping[str, Any]) -> Example:
+def _to_example(recipe: TaskRecipe, spec: DataSpec, lang: str, loc: str, key: int, row: Mapping[str, Any]) -> Example:
     fields: dict[str, str] = {}
     for f in recipe.fields:
         col = spec.fields.get(f, f)
@@ -133,7 +133,7 @@ def _to_example(recipe: TaskRecipe, spec: DataSpec, lang: str, loc: str, row: Ma
     label_col = spec.label_field or recipe.label_field
     label = _label(row.get(label_col), label_col, recipe, loc, row)
     raw_id = row.get(spec.id_field)
-    ex_id = str(raw_id) if raw_id not in (None, "") else f"{lang}:{loc.rsplit(':', 1)[-1]}"
+    ex_id = str(raw_id) if raw_id not in (None, "") else f"{lang}:{key}"  # line number or row index
     return Example(id=ex_id, lang=lang, fields=fields, label=label)
 
 

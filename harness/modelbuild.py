@@ -5,6 +5,7 @@ The demo model behind ``xrobust demo`` is built once from the data shipped in ``
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import io
@@ -17,7 +18,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from harness.errors import CheckpointError, DataError
 
@@ -152,7 +153,7 @@ def train_tokenizer(
             hard_vocab_limit=False,
             character_coverage=character_coverage,
             input_sentence_size=0,
-            num_threads=1,
+            num_threads=2,  # the model depends on the thread count; fixed for reproducibility
             minloglevel=2,
         )
     except RuntimeError as exc:
@@ -169,6 +170,20 @@ def train_tokenizer(
 
 
 # --------------------------------------------------------------------------- model
+
+
+@contextlib.contextmanager
+def _no_hf_progress_bars() -> Iterator[None]:
+    # transformers draws tqdm bars when loading/saving weights; they would fight the CLI's own bar
+    from transformers.utils import logging as hf_logging
+
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()
 
 
 def build_classifier(
@@ -213,7 +228,8 @@ def build_classifier(
         model = XLMRobertaForSequenceClassification(config)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(str(out_dir))
+    with _no_hf_progress_bars():
+        model.save_pretrained(str(out_dir))
     tokenizer.save_pretrained(str(out_dir))
     return out_dir
 
@@ -223,7 +239,8 @@ def _load_for_training(model_dir: Path) -> tuple[Any, Any]:
 
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-        model = AutoModelForSequenceClassification.from_pretrained(str(model_dir))
+        with _no_hf_progress_bars():
+            model = AutoModelForSequenceClassification.from_pretrained(str(model_dir))
     except (OSError, ValueError) as exc:
         raise CheckpointError(f"{model_dir}: cannot load checkpoint ({exc})") from exc
     return tokenizer, model
@@ -291,7 +308,7 @@ def fine_tune(
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
                 optimizer.step()
                 scheduler.step()
-                loss_sum += float(out.loss) * len(idx)
+                loss_sum += out.loss.item() * len(idx)
                 correct += int((out.logits.argmax(-1) == target).sum())
                 seen += len(idx)
                 step += 1
@@ -299,7 +316,8 @@ def fine_tune(
                     progress("Fine-tuning", step, total)
             epoch_loss.append(loss_sum / seen)
     model.eval()
-    model.save_pretrained(str(model_dir))
+    with _no_hf_progress_bars():
+        model.save_pretrained(str(model_dir))
     return {
         "examples": len(pairs),
         "epochs": epochs,

@@ -1,2 +1,2 @@
 """Character-level, grapheme-safe perturbations; one module per perturbation."""
-from . import swap  # noqa: F401
+from . import delete, homoglyph, insert, keyboard, substitute, swap  # noqa: F401

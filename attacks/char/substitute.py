@@ -1,0 +1,59 @@
+"""Replace the base letter of one cluster with another letter of the same script, keeping its marks."""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from harness.perturbation import PERTURBATIONS, PerturbResult, WordEditPerturbation
+from harness.text import cluster_script, graphemes, is_letter_cluster, nfc
+
+from ._alphabet import Alphabet, alphabet, edited_text, editing
+from ._rand import pick
+
+
+@PERTURBATIONS.register("char.substitute.v1")
+@dataclass(frozen=True)
+class SubstituteLetter(WordEditPerturbation):
+    """'hello' -> 'hemlo'; 'कि' -> 'मि' (the matra stays on the new base); case is kept.
+
+    The new base comes from the same-script alphabet (attacks/char/_alphabet.py) and always differs
+    from the old one; a cluster with marks only gets a base that can carry them (not 'अ' in 'कि').
+    """
+
+    id = "char.substitute.v1"
+    family = "substitute"
+    description = "replace the base letter of one letter cluster with another same-script letter, keeping its marks"
+
+    def perturb(self, text: str, severity: float, rng: random.Random, lang: str = "und") -> PerturbResult:
+        with editing(nfc(text)):
+            return super().perturb(text, severity, rng, lang)
+
+    def _choices(self, cluster: str, alpha: Alphabet) -> list[str]:
+        base = cluster[0]
+        pool = alpha.carriers if len(cluster) > 1 else alpha.pool
+        return [c for c in pool if c != base and c != base.lower()]
+
+    def _sites(self, clusters: list[str], lang: str, text: str) -> list[tuple[int, Alphabet]]:
+        sites: list[tuple[int, Alphabet]] = []
+        for i, g in enumerate(clusters):
+            if is_letter_cluster(g):
+                script = cluster_script(g)
+                if self.supports_script(script):
+                    alpha = alphabet(lang, script, text)
+                    if self._choices(g, alpha):
+                        sites.append((i, alpha))
+        return sites
+
+    def eligible(self, word: str, lang: str) -> bool:
+        return bool(self._sites(graphemes(word), lang, edited_text(word)))
+
+    def edit_word(self, word: str, rng: random.Random, lang: str) -> str | None:
+        clusters = graphemes(word)
+        sites = self._sites(clusters, lang, edited_text(word))
+        if not sites:
+            return None
+        i, alpha = pick(sites, rng)
+        g = clusters[i]
+        new_base = alpha.cased(pick(self._choices(g, alpha), rng), g[0].isupper())
+        clusters[i] = new_base + g[1:]
+        return "".join(clusters)

@@ -1,0 +1,58 @@
+"""Shared fixtures: offline environment, the shared sample data, and a tiny XLM-R built on the fly."""
+from __future__ import annotations
+
+import os
+
+# Set before anything imports transformers/datasets: each hub lookup takes ~50 s to fail offline.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+os.environ["TOKENIZERS_PARALLELISM"] = "false"
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+TINY_LABELS = ("entailment", "neutral", "contradiction")
+# Several scripts, so the fixture tokenizer has pieces for Latin, Cyrillic, Greek, Arabic,
+# Devanagari, Thai and Han text.
+TINY_TOKENIZER_LANGS = ("en", "de", "ru", "el", "ar", "hi", "th", "zh")
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """Path to the shared sample data (../shared/data next to the repository)."""
+    if not (SHARED_DATA / "xtreme_r" / "xnli").is_dir():
+        pytest.fail(
+            f"shared sample data not found at {SHARED_DATA} (expected xtreme_r/xnli/ inside); "
+            "the tests need the ../shared/data checkout beside the repository"
+        )
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def tiny_tokenizer_dir(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
+    """A unigram SentencePiece tokenizer (~2000 pieces) in XLM-R's layout, trained on XNLI rows in 8 languages."""
+    from harness.modelbuild import load_nli_pairs, train_tokenizer
+
+    texts: list[str] = []
+    for lang in TINY_TOKENIZER_LANGS:
+        for premise, hypothesis, _ in load_nli_pairs(shared_data / "xtreme_r" / "xnli" / f"{lang}.jsonl", 60):
+            texts += [premise, hypothesis]
+    return train_tokenizer(texts, tmp_path_factory.mktemp("tiny-tokenizer"), vocab_size=2000)
+
+
+@pytest.fixture(scope="session")
+def tiny_classifier_dir(
+    tmp_path_factory: pytest.TempPathFactory, tiny_tokenizer_dir: Path, shared_data: Path
+) -> Path:
+    """A 1-layer, hidden-32 XLM-R NLI classifier, briefly fine-tuned so its predictions vary."""
+    from harness.modelbuild import build_classifier, fine_tune, load_nli_pairs
+
+    model_dir = build_classifier(
+        tmp_path_factory.mktemp("tiny-classifier"), tiny_tokenizer_dir, TINY_LABELS,
+        hidden_size=32, num_layers=1, heads=2, seed=0,
+    )
+    train = load_nli_pairs(shared_data / "xtreme_r" / "xnli_train" / "en.jsonl", 600)
+    fine_tune(model_dir, train, epochs=2, batch_size=32, lr=3e-3, seed=0)
+    return model_dir
