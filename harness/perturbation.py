@@ -12,19 +12,22 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import ClassVar
 
+import regex
+
 from .errors import ConfigError
 from .registry import Registry
 from .text import (
     cluster_script,
-    detached_marks,
     grapheme_edit_rate,
     graphemes,
+    ill_formed,
     is_letter_cluster,
     nfc,
     word_spans,
 )
 
 ALL_SCRIPTS = frozenset({"*"})
+_SPACE = regex.compile(r"\s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,14 +137,15 @@ class WordEditPerturbation(Perturbation):
         return PerturbResult(out, True, len(eligible), n_edited, grapheme_edit_rate(text, out), tuple(alignment))
 
     def _edit_checked(self, word: str, rng: random.Random, lang: str) -> str | None:
-        """Apply `edits_per_word` edits; reject results that detach a combining mark or change nothing."""
+        """Apply `edits_per_word` edits; reject results that detach a mark or vowel sign, or change nothing."""
         new: str | None = word
+        base = ill_formed(word)
         for _ in range(self.edits_per_word):
             cand = self.edit_word(new, rng, lang)
             if cand is None:
                 break
             cand = nfc(cand)
-            if detached_marks(cand) > detached_marks(word) or any(ch.isspace() for ch in cand):
+            if ill_formed(cand) > base or _SPACE.search(cand):
                 break
             new = cand
         return None if new == word else new

@@ -23,8 +23,14 @@ UNSPACED_WINDOW: dict[str, int] = {"Hani": 2, "Hira": 2, "Kana": 2, "Thai": 4, "
 CASED_SCRIPTS = frozenset({"Latn", "Cyrl", "Grek", "Armn", "Geor"})
 
 _GRAPHEME = regex.compile(r"\X")
-_SCRIPT_RE = regex.compile("|".join(rf"(?P<{s}>\p{{sc={s}}})" for s in SCRIPTS))
+_SCRIPT_RE = regex.compile("|".join(rf"(?P<{s}>\p{{sc={s}}})" for s in SCRIPTS) + r"|(?P<Zinh>\p{sc=Zinh})|(?P<Zyyy>\p{sc=Zyyy})")
 _TOKEN = regex.compile(r"\S+")
+_UNSPACED_CHAR = regex.compile("|".join(rf"\p{{sc={s}}}" for s in UNSPACED_WINDOW))
+_MARK = regex.compile(r"\p{M}")
+_DEPENDENT_VOWEL = regex.compile(r"\p{InSC=Vowel_Dependent}")
+_LEADING_VOWEL = regex.compile(r"\p{Logical_Order_Exception}")
+
+MARK, LEADING, DEPENDENT, LETTER = "M", "VL", "V", "L"
 
 
 def nfc(text: str) -> str:
@@ -38,6 +44,8 @@ def graphemes(text: str) -> list[str]:
     >>> graphemes("नमस्ते")
     ['न', 'म', 'स्ते']
     """
+    if text.isascii() and "\r" not in text:  # every ASCII character but CR LF is its own cluster
+        return list(text)
     return _GRAPHEME.findall(text)
 
 
@@ -47,9 +55,7 @@ def char_script(ch: str) -> str:
     m = _SCRIPT_RE.match(ch)
     if m:
         return m.lastgroup  # type: ignore[return-value]
-    if unicodedata.category(ch).startswith("M"):
-        return "Zinh"
-    return "Zyyy" if ch.isascii() or unicodedata.category(ch)[0] in "NPSZC" else "Zzzz"
+    return "Zzzz"
 
 
 @lru_cache(maxsize=65536)
@@ -70,7 +76,56 @@ def is_mark(ch: str) -> bool:
 
 def detached_marks(text: str) -> int:
     """Number of grapheme clusters that start with a combining mark (a mark with no base)."""
+    if not _MARK.search(text):
+        return 0
     return sum(1 for g in graphemes(text) if is_mark(g[0]))
+
+
+@lru_cache(maxsize=65536)
+def char_class(ch: str) -> str | None:
+    """'M' mark, 'VL' leading vowel letter, 'V' dependent vowel letter, 'L' other letter, None otherwise.
+
+    Thai and Lao write some vowel signs as letters (category Lo): 'า' follows its consonant and
+    'เ' precedes it (Logical_Order_Exception). Grapheme clustering does not tie them to the consonant.
+
+    >>> char_class("ि"), char_class("เ"), char_class("า"), char_class("ก"), char_class("1")
+    ('M', 'VL', 'V', 'L', None)
+    """
+    cat = unicodedata.category(ch)
+    if cat[0] == "M":
+        return MARK
+    if cat[0] != "L":
+        return None
+    if _LEADING_VOWEL.match(ch):
+        return LEADING
+    if _DEPENDENT_VOWEL.match(ch):
+        return DEPENDENT
+    return LETTER
+
+
+def dangling_vowels(clusters: list[str]) -> int:
+    """Vowel letters without their consonant: a following vowel at the start or after a leading
+    vowel, or a leading vowel at the end or before a non-letter.
+
+    >>> dangling_vowels(["เ", "ก", "า"]), dangling_vowels(["า", "ก"]), dangling_vowels(["ก", "เ"])
+    (0, 1, 1)
+    """
+    classes = [char_class(c[0]) for c in clusters]
+    n = 0
+    for i, k in enumerate(classes):
+        if k == DEPENDENT and (i == 0 or classes[i - 1] not in (LETTER, DEPENDENT)):
+            n += 1
+        elif k == LEADING and (i == len(classes) - 1 or classes[i + 1] != LETTER):
+            n += 1
+    return n
+
+
+def ill_formed(text: str) -> int:
+    """Detached combining marks plus dangling vowel letters: edits must never increase this count."""
+    if text.isascii():
+        return 0
+    clusters = graphemes(text)
+    return sum(1 for g in clusters if is_mark(g[0])) + dangling_vowels(clusters)
 
 
 def dominant_script(text: str) -> str:
@@ -89,21 +144,36 @@ def word_spans(text: str, lang: str = "und") -> list[tuple[int, int]]:
     >>> word_spans("ab cd")
     [(0, 2), (3, 5)]
     """
+    if not _UNSPACED_CHAR.search(text):
+        return [m.span() for m in _TOKEN.finditer(text)]
     spans: list[tuple[int, int]] = []
     for m in _TOKEN.finditer(text):
         start, token = m.start(), m.group()
-        script = dominant_script(token)
-        window = UNSPACED_WINDOW.get(script)
+        window = UNSPACED_WINDOW.get(dominant_script(token))
         if window is None or len(token) <= window:
             spans.append((start, m.end()))
             continue
         pos = start
-        clusters = graphemes(token)
-        for i in range(0, len(clusters), window):
-            piece = "".join(clusters[i : i + window])
+        for piece in _windows(graphemes(token), window):
             spans.append((pos, pos + len(piece)))
             pos += len(piece)
     return spans
+
+
+def _windows(clusters: list[str], size: int) -> list[str]:
+    """Cut clusters into pieces of about `size`, never between a vowel letter and its consonant."""
+    pieces: list[str] = []
+    current: list[str] = []
+    for i, g in enumerate(clusters):
+        current.append(g)
+        nxt = clusters[i + 1] if i + 1 < len(clusters) else None
+        can_cut = nxt is None or (char_class(g[0]) != LEADING and char_class(nxt[0]) != DEPENDENT)
+        if len(current) >= size and can_cut:
+            pieces.append("".join(current))
+            current = []
+    if current:
+        pieces.append("".join(current))
+    return pieces
 
 
 def grapheme_edit_distance(a: str, b: str) -> int:
@@ -115,5 +185,6 @@ def grapheme_edit_rate(original: str, perturbed: str) -> float:
     """Grapheme edits per non-space grapheme of the original (0.0 when nothing changed)."""
     if original == perturbed:
         return 0.0
-    base = sum(1 for g in graphemes(original) if not g.isspace())
-    return grapheme_edit_distance(original, perturbed) / max(1, base)
+    before = graphemes(original)
+    base = sum(1 for g in before if not g.isspace())
+    return Levenshtein.distance(before, graphemes(perturbed)) / max(1, base)

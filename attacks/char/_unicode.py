@@ -11,31 +11,10 @@ from functools import lru_cache
 
 import regex
 
-_DEPENDENT_VOWEL = regex.compile(r"\p{InSC=Vowel_Dependent}")
+from harness.text import DEPENDENT, LEADING, LETTER, MARK, char_class, dangling_vowels  # noqa: F401
+
 _INDEPENDENT_VOWEL = regex.compile(r"\p{InSC=Vowel_Independent}")
-_LEADING_VOWEL = regex.compile(r"\p{Logical_Order_Exception}")
 _CONJOINING_JAMO = regex.compile(r"[\p{HST=L}\p{HST=V}\p{HST=T}]")
-
-MARK, LEADING, DEPENDENT, LETTER = "M", "VL", "V", "L"
-
-
-@lru_cache(maxsize=65536)
-def char_class(ch: str) -> str | None:
-    """'M' mark, 'VL' leading vowel letter, 'V' dependent vowel letter, 'L' other letter, None otherwise.
-
-    >>> char_class("ि"), char_class("เ"), char_class("า"), char_class("ก"), char_class("1")
-    ('M', 'VL', 'V', 'L', None)
-    """
-    cat = unicodedata.category(ch)
-    if cat[0] == "M":
-        return MARK
-    if cat[0] != "L":
-        return None
-    if _LEADING_VOWEL.match(ch):
-        return LEADING
-    if _DEPENDENT_VOWEL.match(ch):
-        return DEPENDENT
-    return LETTER
 
 
 @lru_cache(maxsize=65536)
@@ -53,20 +32,3 @@ def is_free_letter(ch: str) -> bool:
 def carries_marks(ch: str) -> bool:
     """A letter that can carry combining marks or vowel signs (not an independent vowel like 'अ')."""
     return is_free_letter(ch) and not _INDEPENDENT_VOWEL.match(ch)
-
-
-def dangling_vowels(clusters: list[str]) -> int:
-    """Vowel letters without the consonant they need: a following vowel at the start or after a
-    leading vowel, or a leading vowel at the end or before a non-letter.
-
-    >>> dangling_vowels(["เ", "ก", "า"]), dangling_vowels(["า", "ก"]), dangling_vowels(["ก", "เ"])
-    (0, 1, 1)
-    """
-    classes = [char_class(c[0]) for c in clusters]
-    n = 0
-    for i, k in enumerate(classes):
-        if k == DEPENDENT and (i == 0 or classes[i - 1] not in (LETTER, DEPENDENT)):
-            n += 1
-        elif k == LEADING and (i == len(classes) - 1 or classes[i + 1] != LETTER):
-            n += 1
-    return n

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Iterator
 
 from harness.perturbation import PERTURBATIONS, PerturbResult, WordEditPerturbation
 from harness.text import cluster_script, graphemes, is_letter_cluster, nfc
@@ -16,8 +17,9 @@ from ._rand import pick
 class InsertLetter(WordEditPerturbation):
     """'hello' -> 'hellwo'; 'नमस्ते' -> 'नमकस्ते' (whole letters go between clusters, never inside one).
 
-    The letter comes from the same-script alphabet (attacks/char/_alphabet.py); it is upper-cased
-    only inside an all-capitals word.
+    Any boundary next to a letter cluster can take the letter, the word's edges included
+    ('dog.' -> 'dokg.' or 'hdog.', never 'dog.h'). The letter comes from the same-script alphabet
+    (attacks/char/_alphabet.py); it is upper-cased only inside an all-capitals word.
     """
 
     id = "char.insert.v1"
@@ -28,9 +30,8 @@ class InsertLetter(WordEditPerturbation):
         with editing(nfc(text)):
             return super().perturb(text, severity, rng, lang)
 
-    def _slots(self, clusters: list[str], lang: str, text: str) -> list[tuple[int, Alphabet]]:
+    def _slots(self, clusters: list[str], lang: str, text: str) -> Iterator[tuple[int, Alphabet]]:
         """Boundaries next to a letter cluster, with the alphabet of that letter's script."""
-        slots: list[tuple[int, Alphabet]] = []
         for i in range(len(clusters) + 1):
             for j in (i - 1, i):  # the letter before the boundary wins over the one after
                 if 0 <= j < len(clusters) and is_letter_cluster(clusters[j]):
@@ -38,16 +39,15 @@ class InsertLetter(WordEditPerturbation):
                     if self.supports_script(script):
                         alpha = alphabet(lang, script, text)
                         if alpha.pool:
-                            slots.append((i, alpha))
+                            yield i, alpha
                             break
-        return slots
 
     def eligible(self, word: str, lang: str) -> bool:
-        return bool(self._slots(graphemes(word), lang, edited_text(word)))
+        return any(True for _ in self._slots(graphemes(word), lang, edited_text(word)))
 
     def edit_word(self, word: str, rng: random.Random, lang: str) -> str | None:
         clusters = graphemes(word)
-        slots = self._slots(clusters, lang, edited_text(word))
+        slots = list(self._slots(clusters, lang, edited_text(word)))
         if not slots:
             return None
         i, alpha = pick(slots, rng)

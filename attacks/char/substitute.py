@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Iterator
 
 from harness.perturbation import PERTURBATIONS, PerturbResult, WordEditPerturbation
 from harness.text import cluster_script, graphemes, is_letter_cluster, nfc
@@ -33,23 +34,23 @@ class SubstituteLetter(WordEditPerturbation):
         pool = alpha.carriers if len(cluster) > 1 else alpha.pool
         return [c for c in pool if c != base and c != base.lower()]
 
-    def _sites(self, clusters: list[str], lang: str, text: str) -> list[tuple[int, Alphabet]]:
-        sites: list[tuple[int, Alphabet]] = []
+    def _sites(self, clusters: list[str], lang: str, text: str) -> Iterator[tuple[int, Alphabet]]:
         for i, g in enumerate(clusters):
             if is_letter_cluster(g):
                 script = cluster_script(g)
                 if self.supports_script(script):
                     alpha = alphabet(lang, script, text)
-                    if self._choices(g, alpha):
-                        sites.append((i, alpha))
-        return sites
+                    pool = alpha.carriers if len(g) > 1 else alpha.pool
+                    # at most two pool letters equal the base (itself, its lower case): skip the scan
+                    if len(pool) > 2 or self._choices(g, alpha):
+                        yield i, alpha
 
     def eligible(self, word: str, lang: str) -> bool:
-        return bool(self._sites(graphemes(word), lang, edited_text(word)))
+        return any(True for _ in self._sites(graphemes(word), lang, edited_text(word)))
 
     def edit_word(self, word: str, rng: random.Random, lang: str) -> str | None:
         clusters = graphemes(word)
-        sites = self._sites(clusters, lang, edited_text(word))
+        sites = list(self._sites(clusters, lang, edited_text(word)))
         if not sites:
             return None
         i, alpha = pick(sites, rng)

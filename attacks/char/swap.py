@@ -5,13 +5,16 @@ import random
 from dataclasses import dataclass
 
 from harness.perturbation import PERTURBATIONS, WordEditPerturbation
-from harness.text import cluster_script, graphemes, is_letter_cluster
+from harness.text import LETTER, char_class, cluster_script, graphemes
 
 
 @PERTURBATIONS.register("char.swap.v1")
 @dataclass(frozen=True)
 class AdjacentSwap(WordEditPerturbation):
-    """'hello' -> 'hlelo'; 'नमस्ते' -> 'मनस्ते' (whole clusters move, marks stay on their base)."""
+    """'hello' -> 'hlelo'; 'नमस्ते' -> 'मनस्ते' (whole clusters move, marks stay on their base).
+
+    Thai/Lao vowel letters (า, เ, …) are not swapped: they belong to their consonant.
+    """
 
     id = "char.swap.v1"
     family = "swap"
@@ -21,7 +24,7 @@ class AdjacentSwap(WordEditPerturbation):
         return [
             i for i in range(len(clusters) - 1)
             if clusters[i] != clusters[i + 1]
-            and is_letter_cluster(clusters[i]) and is_letter_cluster(clusters[i + 1])
+            and char_class(clusters[i][0]) == LETTER and char_class(clusters[i + 1][0]) == LETTER
             and self.supports_script(cluster_script(clusters[i]))
             and cluster_script(clusters[i]) == cluster_script(clusters[i + 1])
         ]
