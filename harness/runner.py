@@ -212,6 +212,7 @@ def _manifest(loaded: LoadedSuite, predictor: Predictor, perts: Mapping[str, Per
 
     suite = loaded.suite
     describe = getattr(predictor, "describe", lambda: {"fingerprint": predictor.fingerprint})
+    checkpoint = describe()
     return {
         "run_id": run_id,
         "status": "running",
@@ -219,7 +220,9 @@ def _manifest(loaded: LoadedSuite, predictor: Predictor, perts: Mapping[str, Per
         "command": options.command,
         "suite": {"name": suite.name, "path": str(loaded.path), "sha256": loaded.sha256,
                   "content": suite.model_dump(mode="json")},
-        "checkpoint": describe(),
+        "checkpoint": checkpoint,
+        "device": checkpoint.get("device"),
+        "dtype": checkpoint.get("dtype"),
         "plugins": {pid: {"class": type(p).__name__, "params": p.params(), "family": p.family}
                     for pid, p in perts.items()},
         "seeds": suite.seeds,

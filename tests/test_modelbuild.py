@@ -130,7 +130,7 @@ def test_code_switcher_is_seeded_and_keeps_labels() -> None:
 
 
 TINY_RECIPE = mb.DemoRecipe(
-    vocab_size=400, hidden_size=16, num_layers=1, heads=2, epochs=1, batch_size=16,
+    vocab_size=1000, hidden_size=16, num_layers=1, heads=2, epochs=1, batch_size=16,
     train_limit=32, lexicon_limit=100, codeswitch_ratio=0.3, codeswitch_share=0.5,
 )
 
