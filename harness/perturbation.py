@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import ClassVar
 
-import regex
 
 from .errors import ConfigError
 from .registry import Registry
@@ -27,7 +27,7 @@ from .text import (
 )
 
 ALL_SCRIPTS = frozenset({"*"})
-_SPACE = regex.compile(r"\s")
+_SPACE = re.compile(r"\s")  # stdlib re: the same whitespace as str.split()
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ from .rng import derive_rng, derive_seed
 from .stats import bootstrap_indices, paired_bootstrap
 from .suite import LoadedSuite
 from .tasks import TaskAdapter, get_recipe, make_adapter
-from .text import grapheme_edit_rate
+from .text import grapheme_edit_rate, segmenter_name
 from .types import CLEAN, Cell, Example, Variant
 
 ProgressFactory = Callable[[str, int], ProgressFn]  # (description, total) -> update(completed, total)
@@ -231,6 +231,7 @@ def _manifest(loaded: LoadedSuite, predictor: Predictor, perts: Mapping[str, Per
         "versions": {"xrobust": __version__, "python": platform.python_version(), "torch": torch.__version__,
                      "transformers": transformers.__version__, "numpy": np.__version__, "pandas": pd.__version__},
         "git_sha": _git_sha(),
+        "segmenter": segmenter_name(),
         "host": {"platform": platform.platform(), "cpus": os.cpu_count()},
     }
 

@@ -5,6 +5,7 @@ so a Devanagari matra, an Arabic haraka or a Thai vowel sign stays attached to i
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 
@@ -24,7 +25,7 @@ CASED_SCRIPTS = frozenset({"Latn", "Cyrl", "Grek", "Armn", "Geor"})
 
 _GRAPHEME = regex.compile(r"\X")
 _SCRIPT_RE = regex.compile("|".join(rf"(?P<{s}>\p{{sc={s}}})" for s in SCRIPTS) + r"|(?P<Zinh>\p{sc=Zinh})|(?P<Zyyy>\p{sc=Zyyy})")
-_TOKEN = regex.compile(r"\S+")
+_TOKEN = re.compile(r"\S+")  # stdlib re: the same whitespace as str.split()
 _UNSPACED_CHAR = regex.compile("|".join(rf"\p{{sc={s}}}" for s in UNSPACED_WINDOW))
 _MARK = regex.compile(r"\p{M}")
 _DEPENDENT_VOWEL = regex.compile(r"\p{InSC=Vowel_Dependent}")
@@ -139,25 +140,63 @@ def dominant_script(text: str) -> str:
 
 
 def word_spans(text: str, lang: str = "und") -> list[tuple[int, int]]:
-    """Character spans of words: whitespace tokens, unspaced-script runs cut into grapheme windows.
+    """Character spans of words: whitespace tokens; tokens in unspaced scripts (Thai, Chinese,
+    Japanese, Burmese, Khmer, Lao, Tibetan) are cut by ICU's dictionary word breaker (icu4py),
+    or into grapheme windows when ICU is not installed.
 
     >>> word_spans("ab cd")
     [(0, 2), (3, 5)]
+    >>> [w for s, e in word_spans("ภาษาไทยเป็นภาษา", "th") for w in ["ภาษาไทยเป็นภาษา"[s:e]]]
+    ['ภาษา', 'ไทย', 'เป็น', 'ภาษา']
     """
     if not _UNSPACED_CHAR.search(text):
         return [m.span() for m in _TOKEN.finditer(text)]
     spans: list[tuple[int, int]] = []
     for m in _TOKEN.finditer(text):
         start, token = m.start(), m.group()
-        window = UNSPACED_WINDOW.get(dominant_script(token))
-        if window is None or len(token) <= window:
+        if not _UNSPACED_CHAR.search(token):
             spans.append((start, m.end()))
             continue
-        pos = start
-        for piece in _windows(graphemes(token), window):
-            spans.append((pos, pos + len(piece)))
-            pos += len(piece)
+        spans.extend((start + a, start + b) for a, b in _segment_unspaced(token, lang))
     return spans
+
+
+def segmenter_name() -> str:
+    """Which word segmenter unspaced scripts get here: 'icu <version>' or 'grapheme-window'."""
+    breaker = _icu_breaker()
+    if breaker is None:
+        return "grapheme-window"
+    from importlib.metadata import version
+
+    return f"icu4py {version('icu4py')}"
+
+
+@lru_cache(maxsize=1)
+def _icu_breaker():
+    try:
+        from icu4py.breakers import WordBreaker
+    except ImportError:  # optional at runtime: fall back to grapheme windows
+        return None
+    return WordBreaker
+
+
+def _segment_unspaced(token: str, lang: str) -> list[tuple[int, int]]:
+    breaker = _icu_breaker()
+    if breaker is not None:
+        segs = breaker(token, lang or "und").segments()
+        if any(ord(ch) > 0xFFFF for ch in token):  # ICU counts UTF-16 units: map them to code points
+            units = [0]
+            for ch in token:
+                units.append(units[-1] + (2 if ord(ch) > 0xFFFF else 1))
+            index = {u: i for i, u in enumerate(units)}
+            segs = [(index[a], index[b]) for a, b in segs]
+        return [(a, b) for a, b in segs if not token[a:b].isspace()]
+    window = UNSPACED_WINDOW.get(dominant_script(token), 2)
+    out, pos = [], 0
+    for piece in _windows(graphemes(token), window):
+        out.append((pos, pos + len(piece)))
+        pos += len(piece)
+    return out
 
 
 def _windows(clusters: list[str], size: int) -> list[str]:
