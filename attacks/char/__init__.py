@@ -1,2 +1,7 @@
-"""Character-level, grapheme-safe perturbations; one module per perturbation."""
-from . import delete, homoglyph, insert, keyboard, substitute, swap  # noqa: F401
+"""Character-level, grapheme-safe perturbations; one module per perturbation, discovered here."""
+import importlib
+import pkgutil
+
+for _m in pkgutil.iter_modules(__path__):
+    if not _m.name.startswith("_"):
+        importlib.import_module(f"{__name__}.{_m.name}")
