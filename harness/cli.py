@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from .errors import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, ConfigError, HarnessError
+from .errors import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, ConfigError, DataError, HarnessError
 
 app = typer.Typer(
     name="xrobust",
@@ -168,43 +168,255 @@ def perturb(
     severity: float = typer.Option(0.3, help="Share of eligible words to edit, in [0, 1]."),
     seed: int = typer.Option(0, help="Seed; the same seed gives the same output."),
     file: Optional[Path] = typer.Option(None, "--file", help="A text file, one input per line, instead of TEXTS."),
+    data: Optional[Path] = typer.Option(None, "--data", help="A JSONL file; perturbs its --field of each row, "
+                                        "with the same per-example randomness as `xrobust run` (row id, field)."),
+    field: str = typer.Option("text", "--field", help="The text field of --data rows (e.g. premise)."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="At most N lines of --file and N rows of --data."),
+    param: Optional[List[str]] = typer.Option(None, "--param", help="key=value for a parameter of the perturbation "
+                                              "(repeatable; ints, floats, true/false, comma lists)."),
     fmt: str = typer.Option("table", "--format", help="table | json (one JSON object per line)"),
 ) -> None:
     """Show original vs perturbed text for one perturbation and severity."""
     from .perturbation import make_perturbation
     from .rng import derive_rng
-    from .text import nfc
 
-    lines = list(texts or [])
-    if file is not None:
-        try:
-            lines += [ln.rstrip("\n") for ln in file.read_text(encoding="utf-8").splitlines() if ln.strip()]
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{file}: cannot read ({exc})") from None
-    if not lines:
-        raise ConfigError("give the text to perturb as an argument or with --file")
-    p = make_perturbation(perturbation)
+    if limit is not None and limit < 1:
+        raise ConfigError(f"--limit must be >= 1, got {limit}")
+    if fmt not in ("table", "json"):
+        raise ConfigError(f"--format must be table or json, got {fmt!r}")
+    inputs = _preview_inputs(texts or [], file, data, field, lang, limit)
+    if not inputs:
+        raise ConfigError("give the text to perturb as an argument, with --file or with --data")
+    params = parse_params(perturbation, param or [])
+    p = make_perturbation(perturbation, params)
     if not 0.0 <= severity <= 1.0:
         raise ConfigError(f"--severity must be in [0, 1], got {severity}")
     results = []
-    for i, text in enumerate(lines):
-        res = p.perturb(nfc(text), severity, derive_rng(seed, p.id, severity, f"cli-{i}", "text"), lang)
-        results.append({"original": nfc(text), "perturbed": res.text, "applied": res.applied,
+    for ex_id, key, text in inputs:
+        res = p.perturb(text, severity, derive_rng(seed, p.id, severity, ex_id, key), lang)
+        results.append({"id": ex_id, "original": text, "perturbed": res.text, "applied": res.applied,
                         "edit_rate": round(res.edit_rate, 6), "words_edited": res.n_edited,
                         "eligible_words": res.n_eligible, "reason": res.reason})
     if fmt == "json":
         for r in results:
             sys.stdout.write(json.dumps(r, ensure_ascii=False) + "\n")
         return
-    if fmt != "table":
-        raise ConfigError(f"--format must be table or json, got {fmt!r}")
-    table = Table(title=f"{p.id} · lang={lang} · severity={severity} · seed={seed}", show_lines=True)
+    shown = "".join(f" · {k}={','.join(map(str, v)) if isinstance(v, (tuple, list, frozenset)) else v}"
+                    for k, v in params.items())
+    table = Table(title=escape(f"{p.id}{shown} · lang={lang} · severity={severity} · seed={seed}"), show_lines=True)
     for col in ("original", "perturbed", "applied", "edit rate", "words"):
         table.add_column(col)
     for r in results:
-        table.add_row(r["original"], r["perturbed"], "yes" if r["applied"] else f"no ({r['reason']})",
+        table.add_row(escape(r["original"]), escape(r["perturbed"]), "yes" if r["applied"] else escape(f"no ({r['reason']})"),
                       f"{r['edit_rate']:.3f}", f"{r['words_edited']}/{r['eligible_words']}")
     out.print(table)
+
+
+def _preview_inputs(texts: List[str], file: Optional[Path], data: Optional[Path], field: str, lang: str,
+                    limit: Optional[int]) -> list[tuple[str, str, str]]:
+    """(example id, field, NFC text) to perturb: TEXTS and --file lines keyed `cli-<i>`/`text`, as
+    before; --data rows keyed by their `id` (else `<lang>:<line>`) and the field, as the runner keys them."""
+    from .text import nfc
+
+    lines = list(texts)
+    if file is not None:
+        try:
+            read = [ln.rstrip("\n") for ln in file.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{file}: cannot read ({exc})") from None
+        lines += read[:limit] if limit else read
+    inputs = [(f"cli-{i}", "text", nfc(t)) for i, t in enumerate(lines)]
+    if data is not None:
+        inputs += _data_inputs(data, field, lang, limit)
+    return inputs
+
+
+def _data_inputs(path: Path, field: str, lang: str, limit: Optional[int]) -> list[tuple[str, str, str]]:
+    from .text import nfc
+
+    out: list[tuple[str, str, str]] = []
+    try:
+        f = path.open(encoding="utf-8")
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    with f:
+        for lineno, line in enumerate(f, 1):
+            if limit is not None and len(out) >= limit:
+                break
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                raise DataError(f"{path}:{lineno}: invalid JSON ({exc})") from None
+            if not isinstance(row, dict):
+                raise DataError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
+            value = row.get(field)
+            if not isinstance(value, str):
+                text_fields = sorted(k for k, v in row.items() if isinstance(v, str))
+                raise DataError(f"{path}:{lineno}: no text field {field!r} (--field); text fields: {text_fields}")
+            raw_id = row.get("id")
+            ex_id = str(raw_id) if raw_id not in (None, "") else f"{lang}:{lineno}"
+            out.append((ex_id, field, nfc(value)))
+    return out
+
+
+_TRUE, _FALSE, _NONE = {"true", "yes", "on"}, {"false", "no", "off"}, {"none", "null"}
+
+
+def parse_params(pid: str, items: List[str]) -> dict[str, object]:
+    """`--param key=value` strings -> keyword arguments for registered perturbation `pid`."""
+    from .perturbation import PERTURBATIONS
+
+    return params_from_strings(PERTURBATIONS.get(pid), items, pid)
+
+
+def params_from_strings(cls: type, items: List[str], name: str) -> dict[str, object]:
+    """`key=value` strings -> keyword arguments for the dataclass `cls`.
+
+    Values follow the field's annotation when it is a plain type (str, int, float, bool, optionally
+    `| None`, or a tuple/list/frozenset of them given as a comma list); otherwise ints, floats,
+    true/false, none and comma lists are recognised. Unknown keys raise ConfigError listing the fields.
+
+    >>> from dataclasses import dataclass
+    >>> @dataclass(frozen=True)
+    ... class P:
+    ...     targets: tuple[str, ...] = ()
+    ...     romanize: bool = False
+    ...     k: int = 1
+    >>> params_from_strings(P, ["targets=hi,de", "romanize=true", "k=2"], "p")
+    {'targets': ('hi', 'de'), 'romanize': True, 'k': 2}
+    """
+    import dataclasses
+    import difflib
+
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    params: dict[str, object] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(f"--param {item!r}: expected key=value")
+        if key not in fields:
+            close = difflib.get_close_matches(key, list(fields), n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ConfigError(f"--param {key}: {name} has no parameter {key!r}; {hint}parameters: {sorted(fields) or 'none'}")
+        params[key] = _coerce(raw.strip(), fields[key].type, key)
+    return params
+
+
+def _coerce(raw: str, annotation: object, key: str) -> object:
+    ann = (annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))).replace(" ", "")
+    optional = ann.endswith("|None") or ann.startswith("Optional[")
+    base = ann.removesuffix("|None").removeprefix("Optional[").removesuffix("]") if optional else ann
+    if optional and raw.lower() in _NONE:
+        return None
+    for prefix, make in (("tuple", tuple), ("list", list), ("frozenset", frozenset), ("set", frozenset),
+                         ("Sequence", tuple), ("typing.Sequence", tuple)):
+        if base == prefix or base.startswith(prefix + "["):
+            inner = base[len(prefix) + 1:-1].split(",")[0] if "[" in base else ""
+            return make(_coerce(x.strip(), inner, key) for x in raw.split(",") if x.strip())
+    if base == "str":
+        return raw
+    value = _scalar(raw)
+    if base == "bool" and not isinstance(value, bool):
+        raise ConfigError(f"--param {key}={raw}: expected true or false")
+    if base == "int" and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ConfigError(f"--param {key}={raw}: expected an integer")
+    if base == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"--param {key}={raw}: expected a number")
+        return float(value)
+    if base in ("", "object", "Any") and isinstance(value, str) and "," in value:
+        return tuple(_scalar(x.strip()) for x in value.split(",") if x.strip())
+    return value
+
+
+def _scalar(raw: str) -> object:
+    low = raw.lower()
+    if low in _TRUE:
+        return True
+    if low in _FALSE:
+        return False
+    if low in _NONE:
+        return None
+    for conv in (int, float):
+        try:
+            return conv(raw)
+        except ValueError:
+            pass
+    if "," in raw:
+        return tuple(_scalar(x.strip()) for x in raw.split(",") if x.strip())
+    return raw
+
+
+@app.command()
+def calibrate(
+    langs: Optional[str] = typer.Option(None, "--langs", help="Comma list of language codes (default: the 15 "
+                                        "XNLI demo languages); en, the reference, is always measured."),
+    perturbations: Optional[str] = typer.Option(None, "--perturbations", "-p",
+                                                help="Comma list of perturbation ids (default: every registered one)."),
+    severities: str = typer.Option("0.1,0.3,0.5", "--severities", help="Comma list of nominal severities in (0, 1]."),
+    n: int = typer.Option(200, "--n", help="Sample texts per language."),
+    unit: str = typer.Option("word", "--unit", help="Severity unit: word (share of eligible words, the default of "
+                             "every perturbation) | grapheme (edits per grapheme, calibrated to English)."),
+    by: str = typer.Option("lang", "--by", help="lang | script (pools the languages of a script)."),
+    seed: int = typer.Option(0, help="Seed of the per-text randomness."),
+    file: Optional[str] = typer.Option(None, "--file", help="Sample texts instead of the demo data: one per line, or "
+                                       "JSONL with --field; `{lang}` in the path is replaced by each language."),
+    field: Optional[str] = typer.Option(None, "--field", help="Text field of JSONL samples (demo data: premise, hypothesis)."),
+    fmt: str = typer.Option("table", "--format", help="table | json"),
+) -> None:
+    """Measured grapheme edit rate per language/script vs the English figure, per perturbation and severity."""
+    from .calibrate import calibrate as run_calibration, demo_languages
+    from .perturbation import PERTURBATIONS
+
+    if fmt not in ("table", "json"):
+        raise ConfigError(f"--format must be table or json, got {fmt!r}")
+    lang_list = _csv(langs) if langs else demo_languages()
+    pids = _csv(perturbations) if perturbations else PERTURBATIONS.names()
+    try:
+        sevs = [float(s) for s in _csv(severities)]
+    except ValueError:
+        raise ConfigError(f"--severities must be numbers, got {severities!r}") from None
+    report = run_calibration(lang_list, pids, sevs, n, unit=unit, by=by, seed=seed, file=file, field=field)
+    if fmt == "json":
+        sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=1) + "\n")
+        return
+    _calibration_table(report, n)
+
+
+def _calibration_table(report, n: int) -> None:
+    from rich import box
+
+    from .calibrate import REFERENCE_GRAPHEMES_PER_WORD
+
+    ref, by = report.reference, report.by
+    table = Table(title=f"grapheme edit rate vs {ref} · unit={report.unit} · up to {n} texts per language",
+                  box=box.SIMPLE_HEAD, pad_edge=False)
+    for col, justify in (("perturbation", "left"), ("sev", "right"), ("script", "left"),
+                         ("lang" if by == "lang" else "langs", "left"), ("applied", "right"),
+                         ("edit rate", "right"), (f"× {ref}", "right"), (f"±{report.tolerance:.0%}", "left"),
+                         ("note", "right")):
+        table.add_column(col, justify=justify, no_wrap=col != "note")  # type: ignore[arg-type]
+    notes: dict[str, int] = {}
+    for r in report.rows:
+        ok = "" if r.within_tolerance is None else ("ok" if r.within_tolerance else "OUT")
+        mark = str(notes.setdefault(r.note, len(notes) + 1)) if r.note else ""
+        ratio = "—" if r.ratio_to_reference is None else f"{r.ratio_to_reference:.2f}"
+        table.add_row(r.perturbation, f"{r.severity:g}", r.script, r.group if by == "lang" else ",".join(r.langs),
+                      f"{r.applied_rate:.2f}", f"{r.mean_edit_rate:.4f}", ratio, ok, mark)
+    out.print(table)
+    for text, i in notes.items():
+        out.print(escape(f"[{i}] {text}"), highlight=False)
+    checked, failed = report.checked(), report.failures()
+    unit_note = (f"; {REFERENCE_GRAPHEMES_PER_WORD} graphemes per reference word" if report.unit == "grapheme" else "")
+    out.print(f"{len(checked) - len(failed)}/{len(checked)} supported cells within ±{report.tolerance:.0%} of {ref} "
+              f"(unit={report.unit}{unit_note})", highlight=False)
+
+
+def _csv(value: str) -> list[str]:
+    return [x.strip() for x in value.split(",") if x.strip()]
 
 
 @app.command()

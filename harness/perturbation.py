@@ -10,8 +10,8 @@ import dataclasses
 import random
 import re
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from typing import ClassVar
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Mapping
 
 
 from .errors import ConfigError
@@ -27,6 +27,10 @@ from .text import (
 )
 
 ALL_SCRIPTS = frozenset({"*"})
+# Non-space graphemes per whitespace word in English XNLI (test 4.79, train 4.76): the grapheme unit
+# gives English the same number of edits as the word unit.
+REFERENCE_GRAPHEMES_PER_WORD = 4.75
+SEVERITY_UNITS = ("word", "grapheme")
 _SPACE = re.compile(r"\s")  # stdlib re: the same whitespace as str.split()
 
 
@@ -51,6 +55,10 @@ class PerturbResult:
     edit_rate: float
     alignment: tuple[Span, ...] = ()
     reason: str = ""  # why nothing was applied, when applied is False
+    # Optional extras a perturbation reports, read-only by convention, e.g. code-switching's
+    # `token_langs` (one language tag per whitespace token of `text`) and `cmi` (code-mixing index).
+    # Left out of the hash so results stay hashable; values must compare equal when recomputed (no NaN).
+    meta: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -81,13 +89,21 @@ class WordEditPerturbation(Perturbation):
 
     The number of words is `severity * n_eligible`, rounded stochastically with the example's own
     RNG so the expected share equals the severity even for short texts.
+
+    `unit="grapheme"` makes the edit rate independent of word length: a text of G non-space
+    graphemes gets `severity * G / REFERENCE_GRAPHEMES_PER_WORD` (4.75, English) edited words
+    instead, at most one per eligible word. English then gets what the word unit gives it, and
+    Hindi, Thai or Chinese the same grapheme edit rate (`xrobust calibrate` measures it).
     """
 
     edits_per_word: int = 1
+    unit: str = "word"  # what severity is a share of: "word" (eligible words) | "grapheme" (see above)
 
     def __post_init__(self) -> None:
         if self.edits_per_word < 1:
             raise ConfigError(f"{self.id}: edits_per_word must be >= 1, got {self.edits_per_word}")
+        if self.unit not in SEVERITY_UNITS:
+            raise ConfigError(f"{self.id}: unit must be one of {list(SEVERITY_UNITS)}, got {self.unit!r}")
 
     def eligible(self, word: str, lang: str) -> bool:
         """A word is eligible when it has a letter cluster in a supported script."""
@@ -105,7 +121,8 @@ class WordEditPerturbation(Perturbation):
         eligible = [i for i, (s, e) in enumerate(spans) if self.eligible(text[s:e], lang)]
         if not eligible:
             return PerturbResult(text, False, 0, 0, 0.0, reason="no eligible word")
-        k = _stochastic_round(severity * len(eligible), rng)
+        share = severity if self.unit == "word" else grapheme_word_share(text, severity, len(eligible))
+        k = _stochastic_round(share * len(eligible), rng)
         if k == 0:
             return PerturbResult(text, False, len(eligible), 0, 0.0, reason="severity selected no word")
         chosen = sorted(rng.sample(eligible, k))
@@ -149,6 +166,29 @@ class WordEditPerturbation(Perturbation):
                 break
             new = cand
         return None if new == word else new
+
+
+def content_graphemes(text: str) -> int:
+    """Non-space grapheme clusters: the denominator of the measured edit rate.
+
+    >>> content_graphemes("नमस्ते world")
+    8
+    """
+    return sum(1 for g in graphemes(text) if not g.isspace())
+
+
+def grapheme_word_share(text: str, severity: float, n_eligible: int) -> float:
+    """Share of the `n_eligible` words to edit so that `severity` means
+    `severity / REFERENCE_GRAPHEMES_PER_WORD` word edits per non-space grapheme of `text` (capped at 1).
+
+    >>> round(grapheme_word_share("abcd efgh ijkl", 0.5, 3), 4)   # 12 graphemes -> 1.263 words of 3
+    0.4211
+    >>> grapheme_word_share("我爱北京", 0.3, 0)
+    0.0
+    """
+    if n_eligible <= 0 or severity <= 0.0:
+        return 0.0
+    return min(1.0, severity * content_graphemes(text) / (REFERENCE_GRAPHEMES_PER_WORD * n_eligible))
 
 
 def _stochastic_round(x: float, rng: random.Random) -> int:
