@@ -1,7 +1,9 @@
 """Build tiny XLM-R checkpoints offline: tokenizer, classifier, fine-tuning, and the cached demo model.
 
 The demo model behind ``xrobust demo`` is built once from the data shipped in ``harness/demo_data``
-(see its README for sources, licences and measured accuracy) and cached under the user cache dir.
+(see its README for sources, licences and measured accuracy) and the English→X lexicons in
+``harness/resources/lexicons`` (its README has their sources and licences), and cached under the
+user cache dir.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from harness.errors import CheckpointError, ConfigError, DataError
+from harness.resources import LEXICON_DIR as _LEXICON_RESOURCE
 
 ProgressFn = Callable[[str, int, int], None]
 """Progress callback: (description, completed, total)."""
@@ -37,6 +40,8 @@ XNLI_LANGUAGES: tuple[str, ...] = (
     "ar", "bg", "de", "el", "en", "es", "fr", "hi", "ru", "sw", "th", "tr", "ur", "vi", "zh",
 )
 DEMO_DATA_DIR = Path(__file__).resolve().parent / "demo_data"
+# The en->X lexicons live in harness/resources/lexicons, shared with the code-switching perturbations.
+LEXICON_DIR = Path(str(_LEXICON_RESOURCE))
 CACHE_ENV_VAR = "XROBUST_CACHE_DIR"
 DEMO_MANIFEST = "xrobust_demo.json"
 SPM_FILE = "sentencepiece.bpe.model"
@@ -116,10 +121,10 @@ def load_lexicon(path: Path, limit: int | None = None) -> dict[str, list[str]]:
     return lexicon
 
 
-def demo_lexicons(limit: int | None = None, data_dir: Path = DEMO_DATA_DIR) -> dict[str, dict[str, list[str]]]:
+def demo_lexicons(limit: int | None = None, lexicon_dir: Path = LEXICON_DIR) -> dict[str, dict[str, list[str]]]:
     """Load the shipped en→X lexicons for the 14 non-English XNLI languages, keyed by language."""
     langs = [lang for lang in XNLI_LANGUAGES if lang != "en"]
-    return {lang: load_lexicon(data_dir / "lexicons" / f"en-{lang}.tsv", limit) for lang in langs}
+    return {lang: load_lexicon(lexicon_dir / f"en-{lang}.tsv", limit) for lang in langs}
 
 
 # --------------------------------------------------------------------------- tokenizer
@@ -388,17 +393,24 @@ def code_switcher(
 # --------------------------------------------------------------------------- demo model
 
 
-def demo_data_files(data_dir: Path = DEMO_DATA_DIR) -> list[Path]:
-    """The shipped files the demo build reads (English train pairs and the 14 lexicons)."""
-    files = [data_dir / "xnli_train" / "en.jsonl"]
-    files += [data_dir / "lexicons" / f"en-{lang}.tsv" for lang in XNLI_LANGUAGES if lang != "en"]
-    missing = [str(f) for f in files if not f.is_file()]
+def _demo_files(data_dir: Path, lexicon_dir: Path) -> dict[str, Path]:
+    """The demo build's input files keyed by a stable name (the cache key hashes name -> content)."""
+    files = {"xnli_train/en.jsonl": data_dir / "xnli_train" / "en.jsonl"}
+    langs = [lang for lang in XNLI_LANGUAGES if lang != "en"]
+    files.update({f"lexicons/en-{lang}.tsv": lexicon_dir / f"en-{lang}.tsv" for lang in langs})
+    missing = [str(f) for f in files.values() if not f.is_file()]
     if missing:
         raise DataError(f"demo data missing (broken install?): {', '.join(missing)}")
     return files
 
 
-def demo_model_key(recipe: DemoRecipe | None = None, data_dir: Path = DEMO_DATA_DIR) -> str:
+def demo_data_files(data_dir: Path = DEMO_DATA_DIR, lexicon_dir: Path = LEXICON_DIR) -> list[Path]:
+    """The shipped files the demo build reads (English train pairs and the 14 lexicons)."""
+    return list(_demo_files(data_dir, lexicon_dir).values())
+
+
+def demo_model_key(recipe: DemoRecipe | None = None, data_dir: Path = DEMO_DATA_DIR,
+                   lexicon_dir: Path = LEXICON_DIR) -> str:
     """A short hash of the recipe, the build format, transformers' major version and the data files."""
     import transformers
 
@@ -407,7 +419,7 @@ def demo_model_key(recipe: DemoRecipe | None = None, data_dir: Path = DEMO_DATA_
         "format": BUILD_FORMAT_VERSION,
         "transformers_major": transformers.__version__.split(".")[0],
         "recipe": dataclasses.asdict(recipe),
-        "files": {f.relative_to(data_dir).as_posix(): _sha256(f) for f in demo_data_files(data_dir)},
+        "files": {name: _sha256(f) for name, f in _demo_files(data_dir, lexicon_dir).items()},
     }
     blob = json.dumps(material, sort_keys=True).encode("utf-8")
     return hashlib.sha256(blob).hexdigest()[:16]
@@ -475,7 +487,7 @@ def build_demo_model(
         "versions": {"torch": torch.__version__, "transformers": transformers.__version__},
         "training": metrics,
         "build_seconds": round(time.perf_counter() - started, 2),
-        "data": "harness/demo_data (see its README.md for sources and licences)",
+        "data": "harness/demo_data and harness/resources/lexicons (see their README.md for sources and licences)",
     }
     (out_dir / DEMO_MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return manifest

@@ -35,12 +35,13 @@ ProgressFactory = Callable[[str, int], ProgressFn]  # (description, total) -> up
 
 RECORD_COLUMNS = [
     "task", "lang", "perturbation", "severity", "seed", "example_id", "label", "pred", "clean_pred",
-    "correct", "flipped", "applied", "edit_rate", "words_edited", "perturbed_fields",
+    "correct", "flipped", "applied", "edit_rate", "words_edited", "cmi", "perturbed_fields",
 ]
 ROW_COLUMNS = [
     "run_id", "checkpoint", "task", "lang", "lang_name", "family", "script", "perturbation", "severity",
     "seed", "metric", "higher_is_better", "n", "n_applied", "applied_rate", "value", "ci_low", "ci_high",
     "clean_value", "abs_drop", "rel_drop", "drop_ci_low", "drop_ci_high", "flip_rate", "mean_edit_rate",
+    "mean_cmi",
 ]
 
 
@@ -68,10 +69,15 @@ class RunResult:
 
 
 def perturb_example(example: Example, pert: Perturbation, cell: Cell, fields: tuple[str, ...]) -> Variant:
-    """Apply `pert` to the chosen fields of one example with per-example, per-field RNGs."""
+    """Apply `pert` to the chosen fields of one example with per-example, per-field RNGs.
+
+    The variant's `cmi` is the mean of the fields' code-mixing indices (each field is one utterance)
+    when the perturbation reports one for every field (`meta["cmi"]`), NaN otherwise.
+    """
     new = dict(example.fields)
     applied = False
     words = 0
+    cmis: list[float] = []
     for f in fields:
         rng = derive_rng(cell.seed, pert.id, cell.severity, example.id, f)
         res = pert.perturb(example.fields[f], cell.severity, rng, example.lang)
@@ -79,12 +85,15 @@ def perturb_example(example: Example, pert: Perturbation, cell: Cell, fields: tu
             new[f] = res.text
             applied = True
             words += res.n_edited
+        if "cmi" in res.meta:
+            cmis.append(float(res.meta["cmi"]))
     rate = 0.0
     if applied:
         before = "\n".join(example.fields[f] for f in fields)
         after = "\n".join(new[f] for f in fields)
         rate = grapheme_edit_rate(before, after)
-    return Variant(example, new, applied, rate, words)
+    cmi = sum(cmis) / len(cmis) if cmis and len(cmis) == len(fields) else float("nan")
+    return Variant(example, new, applied, rate, words, cmi)
 
 
 def run_suite(loaded: LoadedSuite, get_predictor: Callable[[str], Predictor], options: RunOptions) -> RunResult:
@@ -171,7 +180,8 @@ def _run_unit(loaded: LoadedSuite, ti: int, lang: str, examples: list[Example], 
                 "task": cell.task, "lang": lang, "perturbation": cell.perturbation, "severity": cell.severity,
                 "seed": cell.seed, "example_id": ex.id, "label": ex.label, "pred": p, "clean_pred": cp,
                 "correct": p == ex.label, "flipped": p != cp, "applied": v.applied, "edit_rate": v.edit_rate,
-                "words_edited": v.n_edited, "perturbed_fields": json.dumps(changed, ensure_ascii=False) if changed else "",
+                "words_edited": v.n_edited, "cmi": v.cmi,
+                "perturbed_fields": json.dumps(changed, ensure_ascii=False) if changed else "",
             })
         rows.extend(_cell_rows(cell, adapter, labels, clean_preds, ps, vs, idx, suite.stats.confidence, predictor))
     return pd.DataFrame.from_records(records, columns=RECORD_COLUMNS), pd.DataFrame.from_records(rows)
@@ -185,6 +195,8 @@ def _cell_rows(cell: Cell, adapter: TaskAdapter, labels, clean_preds, preds, var
     n_applied = sum(v.applied for v in variants)
     flip = float(np.mean([a != b for a, b in zip(preds, clean_preds)])) if n else float("nan")
     edit = float(np.mean([v.edit_rate for v in variants])) if n else float("nan")
+    cmis = [v.cmi for v in variants if not np.isnan(v.cmi)]
+    mean_cmi = float(np.mean(cmis)) if cmis else float("nan")  # NaN: the perturbation reports no CMI
     clean_values = adapter.metric_values(labels, clean_preds)
     values = adapter.metric_values(labels, preds)
     out = []
@@ -201,6 +213,7 @@ def _cell_rows(cell: Cell, adapter: TaskAdapter, labels, clean_preds, preds, var
             "value": value, "ci_low": ci.value_low, "ci_high": ci.value_high, "clean_value": clean,
             "abs_drop": drop, "rel_drop": drop / clean if clean else float("nan"),
             "drop_ci_low": ci.drop_low, "drop_ci_high": ci.drop_high, "flip_rate": flip, "mean_edit_rate": edit,
+            "mean_cmi": mean_cmi,
         })
     return out
 

@@ -35,10 +35,15 @@ class Cell:
 
 @dataclass(frozen=True)
 class Variant:
-    """An example after a perturbation: its new fields and what the perturbation did."""
+    """An example after a perturbation: its new fields and what the perturbation did.
+
+    `cmi` is the code-mixing index (0–100) of the perturbed fields when the perturbation reports one
+    (code-switching), NaN otherwise.
+    """
 
     example: Example
     fields: Mapping[str, str]
     applied: bool
     edit_rate: float
     n_edited: int
+    cmi: float = float("nan")
