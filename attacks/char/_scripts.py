@@ -1,0 +1,29 @@
+"""Declared scripts that depend on a perturbation's parameters, and specific reasons for `applied=False`."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+from harness.perturbation import PerturbResult
+
+
+class ParamScripts:
+    """A `scripts` class attribute computed from the parameters.
+
+    On the class (`xrobust ls`, registries) it is every script some parameter setting can edit; on an
+    instance it is the scripts that instance really edits, so `supports_script` stays honest when a
+    parameter (e.g. `multichar=True`) switches scripts on.
+    """
+
+    def __init__(self, scripts_of: Callable[[object | None], frozenset[str]]) -> None:
+        self._scripts_of = scripts_of
+
+    def __get__(self, obj: object | None, owner: type | None = None) -> frozenset[str]:
+        return self._scripts_of(obj)
+
+
+def explain_ineligible(result: PerturbResult, reason: str) -> PerturbResult:
+    """`result` with `reason` when no word was eligible (the base class only says 'no eligible word')."""
+    if not result.applied and result.n_eligible == 0:
+        return dataclasses.replace(result, reason=reason)
+    return result
