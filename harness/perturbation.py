@@ -149,8 +149,7 @@ class WordEditPerturbation(Perturbation):
         n_edited = len(alignment)
         if nfc(out) != out:  # an edit composed with its neighbour: keep the text honest, coarsen alignment
             out = nfc(out)
-            alignment = [Span(alignment[0].old_start, alignment[-1].old_end, alignment[0].new_start,
-                              len(out) - (len(text) - alignment[-1].old_end))]
+            alignment = [Span(alignment[0].old_start, len(text), alignment[0].new_start, len(out))]
         return PerturbResult(out, True, len(eligible), n_edited, grapheme_edit_rate(text, out), tuple(alignment))
 
     def _edit_checked(self, word: str, rng: random.Random, lang: str) -> str | None:

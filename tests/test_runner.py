@@ -50,7 +50,7 @@ def test_run_on_user_jsonl_writes_run_directory(user_suite, tiny_classifier_dir,
     manifest = json.loads((out / "run.json").read_text())
     assert manifest["status"] == "complete" and manifest["n_cells"] == 3 * (1 + 2 * 2)
     assert len(manifest["checkpoint"]["fingerprint"]) == 64
-    assert manifest["plugins"]["char.swap.v1"]["params"] == {"edits_per_word": 1}
+    assert manifest["plugins"]["char.swap.v1"]["params"] == {"edits_per_word": 1, "unit": "word"}
     rows = pd.read_csv(out / "rows.csv")
     records = pd.read_parquet(out / "records.parquet")
     assert list(rows.columns) == ROW_COLUMNS and list(records.columns) == RECORD_COLUMNS
