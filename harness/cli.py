@@ -81,7 +81,8 @@ def _run(suite_path: Path, model: str, out_dir: Optional[Path], limit: Optional[
         result = run_suite(loaded, get, RunOptions(out=out_dir, limit=limit, progress=factory,
                                                    command=shlex.join(["xrobust", *sys.argv[1:]])))
     for metric in ("accuracy",):
-        out.print(console_summary(result.rows, metric=metric), markup=False, highlight=False)
+        out.print(console_summary(result.rows, metric=metric, width=max(out.width, 80)), markup=False,
+                  highlight=False, soft_wrap=True)
     m = result.manifest
     out.print(f"\n{m['n_cells']} cells, {m['n_records']} records, {m['model_calls']} model inputs, "
               f"{m['wall_seconds']:.1f} s", highlight=False)

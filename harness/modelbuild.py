@@ -181,18 +181,7 @@ def train_tokenizer(
 # --------------------------------------------------------------------------- model
 
 
-@contextlib.contextmanager
-def _no_hf_progress_bars() -> Iterator[None]:
-    # transformers draws tqdm bars when loading/saving weights; they would fight the CLI's own bar
-    from transformers.utils import logging as hf_logging
-
-    enabled = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        if enabled:
-            hf_logging.enable_progress_bar()
+from harness.predictor import no_hf_progress_bars as _no_hf_progress_bars  # noqa: E402
 
 
 def build_classifier(
@@ -465,6 +454,7 @@ def build_demo_model(
     report("Preparing demo data", 0, 1)
     train = load_nli_pairs(DEMO_DATA_DIR / "xnli_train" / "en.jsonl", recipe.train_limit)
     lexicons = demo_lexicons(recipe.lexicon_limit)
+    report("Preparing demo data", 1, 1)
     report("Training tokenizer", 0, 1)
     with tempfile.TemporaryDirectory(prefix="xrobust-tok-") as tok_dir:
         train_tokenizer(tokenizer_corpus(train, lexicons), Path(tok_dir), recipe.vocab_size)

@@ -7,10 +7,11 @@ dynamic padding under `torch.inference_mode()`.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from pathlib import Path
-from typing import Callable, Mapping, Protocol, Sequence
+from typing import Callable, Iterator, Mapping, Protocol, Sequence
 
 import numpy as np
 
@@ -72,10 +73,11 @@ class HFPredictor:
         auto = getattr(transformers, HEADS[head])
         kwargs = dict(trust_remote_code=trust_remote_code, revision=revision)
         try:
-            self.tokenizer = transformers.AutoTokenizer.from_pretrained(model, **kwargs)
-            self.model, info = auto.from_pretrained(
-                model, use_safetensors=None if allow_pickle else True, output_loading_info=True, **kwargs
-            )
+            with no_hf_progress_bars():
+                self.tokenizer = transformers.AutoTokenizer.from_pretrained(model, **kwargs)
+                self.model, info = auto.from_pretrained(
+                    model, use_safetensors=None if allow_pickle else True, output_loading_info=True, **kwargs
+                )
         except (OSError, ValueError, EnvironmentError) as exc:
             raise CheckpointError(_load_hint(model, exc, allow_pickle)) from None
         missing = [k for k in info.get("missing_keys", []) if "classifier" in k or "qa_outputs" in k]
@@ -135,6 +137,20 @@ class HFPredictor:
         """Manifest entry for run.json."""
         return {"source": self.source, "fingerprint": self.fingerprint, "device": str(self.device),
                 "dtype": str(self.dtype).removeprefix("torch."), "max_length": str(self.max_length)}
+
+
+@contextlib.contextmanager
+def no_hf_progress_bars() -> Iterator[None]:
+    """Silence transformers' tqdm bars (weight loading/saving) so they do not fight the CLI's own bars."""
+    from transformers.utils import logging as hf_logging
+
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()
 
 
 def _resolve_device(device: str, torch):

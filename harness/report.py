@@ -7,6 +7,8 @@ and the reports say so. Output is deterministic: the same rows in any order give
 """
 from __future__ import annotations
 
+import re
+
 import html
 import math
 from pathlib import Path
@@ -92,6 +94,13 @@ def format_count(x: float | None) -> str:
         return "n/a"
     x = float(x)
     return str(int(x)) if x.is_integer() else f"{x:.1f}"
+
+
+def _short(column: str) -> str:
+    """Console label: 'char.keyboard.v1@0.3' -> 'keyboard@0.3'."""
+    name, _, sev = column.partition("@")
+    name = re.sub(r"\.v\d+$", "", name.removeprefix("char."))
+    return f"{name}@{sev}" if sev else name
 
 
 def severity_label(perturbation: str, severity: float) -> str:
@@ -544,8 +553,12 @@ def write_reports(rows: pd.DataFrame, manifest: Mapping[str, Any], run_dir: str 
     return paths
 
 
-def console_summary(rows: pd.DataFrame, metric: str = "accuracy") -> str:
-    """Compact per-task language x perturbation drop tables for the CLI (worst 8 columns at most)."""
+def console_summary(rows: pd.DataFrame, metric: str = "accuracy", width: int = 100) -> str:
+    """Compact per-task language x perturbation drop tables for the CLI: the worst columns that fit `width`.
+
+    Column names drop the `char.` prefix and the version (`char.keyboard.v1@0.3` -> `keyboard@0.3`);
+    summary.md and report.html keep the full ids.
+    """
     if rows.empty:
         return "no rows to summarise"
     labels = _lang_labels(rows)
@@ -555,14 +568,22 @@ def console_summary(rows: pd.DataFrame, metric: str = "accuracy") -> str:
         used = metric if metric in present else present[0]
         table = drop_table(rows, used, task)
         columns = [c for c in table.columns if c != CLEAN_COLUMN]
-        shown = table[[CLEAN_COLUMN, *columns[:CONSOLE_MAX_COLUMNS]]]
+        budget = width - max((len(v) for v in labels.values()), default=10) - 11
+        fit = 0
+        for c in columns[:CONSOLE_MAX_COLUMNS]:
+            budget -= max(len(_short(c)), 5) + 2
+            if budget < 0:
+                break
+            fit += 1
+        fit = max(fit, 1)
+        shown = table[[CLEAN_COLUMN, *columns[:fit]]]
         header = f"{task} · {used} drop (pp vs clean, positive = worse, mean over seeds)"
         if used != metric:
             header += f" [no {metric} rows for this task]"
         body = _drop_body(shown, labels, escape=False)
-        text = _md_table(["language", "clean %", *shown.columns[1:]], body, fmt="simple")
-        left_out = len(columns) - CONSOLE_MAX_COLUMNS
-        note = (f"\n({left_out} more perturbation column{'s' if left_out > 1 else ''} left out; "
-                "showing the worst 8; see summary.md)" if left_out > 0 else "")
+        text = _md_table(["language", "clean %", *[_short(c) for c in shown.columns[1:]]], body, fmt="simple")
+        left_out = len(columns) - fit
+        note = (f"\n(worst {fit} of {len(columns)} perturbation columns shown; all of them, with n and CIs, "
+                "are in summary.md and report.html)" if left_out > 0 else "")
         blocks.append(f"{header}\n{text}{note}")
     return "\n\n".join(blocks)
