@@ -197,7 +197,8 @@ def perturb(
         res = p.perturb(text, severity, derive_rng(seed, p.id, severity, ex_id, key), lang)
         results.append({"id": ex_id, "original": text, "perturbed": res.text, "applied": res.applied,
                         "edit_rate": round(res.edit_rate, 6), "words_edited": res.n_edited,
-                        "eligible_words": res.n_eligible, "reason": res.reason})
+                        "eligible_words": res.n_eligible, "reason": res.reason,
+                        **({"meta": dict(res.meta)} if res.meta else {})})
     if fmt == "json":
         for r in results:
             sys.stdout.write(json.dumps(r, ensure_ascii=False) + "\n")

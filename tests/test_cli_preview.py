@@ -124,3 +124,12 @@ def test_codemix_targets_from_the_command_line(capsys):
                             "The children are playing in the house with their friends."], capsys)
     got = _json_lines(out)[0]
     assert code == 0 and got["applied"] and got["perturbed"] != got["original"]
+
+
+def test_perturb_json_carries_codemix_tags_and_cmi(capsys):
+    code, out, _ = run_cli(["perturb", "--lang", "en", "-p", "codemix.lexicon.v1", "--severity", "1.0",
+                            "--format", "json", "So I'm not really sure why."], capsys)
+    row = json.loads(out.splitlines()[0])
+    assert code == 0 and row["applied"]
+    assert len(row["meta"]["token_langs"]) == len(row["perturbed"].split())
+    assert 0 < row["meta"]["cmi"] <= 100
