@@ -26,7 +26,7 @@ from typing import Callable, Iterable, Sequence
 
 from .errors import ConfigError, DataError
 from .perturbation import REFERENCE_GRAPHEMES_PER_WORD, SEVERITY_UNITS, content_graphemes, grapheme_word_share  # noqa: F401
-from .text import dominant_script, graphemes, nfc, word_spans
+from .text import dominant_script, nfc, word_spans
 
 REFERENCE_LANG = "en"
 TOLERANCE = 0.15  # the bar: every supported script within +-15% of the Latin (en) rate

@@ -7,7 +7,6 @@ user cache dir.
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import io
@@ -21,7 +20,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from harness.errors import CheckpointError, ConfigError, DataError
 from harness.resources import LEXICON_DIR as _LEXICON_RESOURCE

@@ -11,7 +11,7 @@ import random
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar, Iterable, Mapping
 
 
 from .errors import ConfigError
@@ -125,25 +125,14 @@ class WordEditPerturbation(Perturbation):
         k = _stochastic_round(share * len(eligible), rng)
         if k == 0:
             return PerturbResult(text, False, len(eligible), 0, 0.0, reason="severity selected no word")
-        chosen = sorted(rng.sample(eligible, k))
-        pieces: list[str] = []
-        alignment: list[Span] = []
-        cursor = 0
-        out_len = 0
-        for i in chosen:
+        edits = []
+        for i in sorted(rng.sample(eligible, k)):
             s, e = spans[i]
-            word = text[s:e]
-            new = self._edit_checked(word, rng, lang)
-            if new is None:
-                continue
-            pieces.append(text[cursor:s])
-            out_len += s - cursor
-            alignment.append(Span(s, e, out_len, out_len + len(new)))
-            pieces.append(new)
-            out_len += len(new)
-            cursor = e
-        pieces.append(text[cursor:])
-        out = "".join(pieces)
+            new = self._edit_checked(text[s:e], rng, lang)
+            if new is not None:
+                edits.append((s, e, new))
+        out, aligned = splice(text, edits)
+        alignment = list(aligned)
         if not alignment:
             return PerturbResult(text, False, len(eligible), 0, 0.0, reason="no chosen word could be edited")
         n_edited = len(alignment)
@@ -188,6 +177,27 @@ def grapheme_word_share(text: str, severity: float, n_eligible: int) -> float:
     if n_eligible <= 0 or severity <= 0.0:
         return 0.0
     return min(1.0, severity * content_graphemes(text) / (REFERENCE_GRAPHEMES_PER_WORD * n_eligible))
+
+
+def splice(text: str, edits: Iterable[tuple[int, int, str]]) -> tuple[str, tuple[Span, ...]]:
+    """Replace sorted, disjoint `(old_start, old_end, new)` regions of `text`; return the new text and
+    its exact alignment.
+
+    >>> splice("ab cd", [(0, 2, "xyz")])
+    ('xyz cd', (Span(old_start=0, old_end=2, new_start=0, new_end=3),))
+    """
+    pieces: list[str] = []
+    alignment: list[Span] = []
+    cursor = out_len = 0
+    for s, e, new in edits:
+        pieces.append(text[cursor:s])
+        out_len += s - cursor
+        alignment.append(Span(s, e, out_len, out_len + len(new)))
+        pieces.append(new)
+        out_len += len(new)
+        cursor = e
+    pieces.append(text[cursor:])
+    return "".join(pieces), tuple(alignment)
 
 
 def _stochastic_round(x: float, rng: random.Random) -> int:

@@ -29,7 +29,7 @@ from .stats import bootstrap_indices, paired_bootstrap
 from .suite import LoadedSuite
 from .tasks import TaskAdapter, get_recipe, make_adapter
 from .text import grapheme_edit_rate, segmenter_name
-from .types import CLEAN, Cell, Example, Variant
+from .types import Cell, Example, Variant
 
 ProgressFactory = Callable[[str, int], ProgressFn]  # (description, total) -> update(completed, total)
 
@@ -108,7 +108,6 @@ def run_suite(loaded: LoadedSuite, get_predictor: Callable[[str], Predictor], op
         adapters.append(make_adapter(recipe, predictor.id2label, t.label_map, where=f"tasks[{i}]"))
         predictors.append(predictor)
     perts = {p.id: make_perturbation(p.id, p.params) for p in suite.perturbations}
-    fingerprint = predictors[0].fingerprint
     run_id = options.run_id or f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{suite.name}"
     run_dir = options.out or options.reports_root / run_id
     manifest = _manifest(loaded, predictors[0], perts, run_id, options)

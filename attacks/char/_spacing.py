@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from harness.errors import ConfigError
-from harness.perturbation import PerturbResult, Span
+from harness.perturbation import PerturbResult, splice
 from harness.text import SCRIPTS, cluster_script, grapheme_edit_rate, graphemes, is_letter_cluster
 
 # Written without spaces between words (DESIGN.md "unspaced scripts", plus Hiragana/Katakana/Bopomofo).
@@ -72,16 +72,5 @@ def not_applicable(text: str, tokens: list[tuple[int, int]], what: str) -> Pertu
 
 def rebuild(text: str, edits: list[tuple[int, int, str]], n_eligible: int, n_edited: int) -> PerturbResult:
     """Replace the sorted, disjoint `edits` (old_start, old_end, new) in `text`, with exact alignment."""
-    pieces: list[str] = []
-    alignment: list[Span] = []
-    cursor = out_len = 0
-    for s, e, new in edits:
-        pieces.append(text[cursor:s])
-        out_len += s - cursor
-        alignment.append(Span(s, e, out_len, out_len + len(new)))
-        pieces.append(new)
-        out_len += len(new)
-        cursor = e
-    pieces.append(text[cursor:])
-    out = "".join(pieces)
-    return PerturbResult(out, True, n_eligible, n_edited, grapheme_edit_rate(text, out), tuple(alignment))
+    out, alignment = splice(text, edits)
+    return PerturbResult(out, True, n_eligible, n_edited, grapheme_edit_rate(text, out), alignment)

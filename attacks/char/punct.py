@@ -13,6 +13,7 @@ from harness.perturbation import (
     PerturbResult,
     Span,
     grapheme_word_share,
+    splice,
 )
 from harness.text import dominant_script, grapheme_edit_rate, graphemes, is_mark, nfc, word_spans
 
@@ -208,17 +209,7 @@ class PunctuationNoise(Perturbation):
         k = int(x) + (1 if rng.random() < x - int(x) else 0)
         if k == 0:
             return PerturbResult(text, False, len(words), 0, 0.0, reason="severity selected no word")
-        pieces, alignment, cursor, out_len = [], [], 0, 0
-        for i in sorted(rng.sample(range(len(words)), k)):
-            start, end, new = self._edit(text, words[i], rng)
-            pieces.append(text[cursor:start])
-            out_len += start - cursor
-            alignment.append(Span(start, end, out_len, out_len + len(new)))
-            pieces.append(new)
-            out_len += len(new)
-            cursor = end
-        pieces.append(text[cursor:])
-        out = "".join(pieces)
+        out, alignment = splice(text, [self._edit(text, words[i], rng) for i in sorted(rng.sample(range(len(words)), k))])
         if nfc(out) != out:  # not expected (deletions that compose are never chosen): stay honest
             out = nfc(out)
             alignment = [Span(0, len(text), 0, len(out))]

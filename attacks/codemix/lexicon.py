@@ -18,7 +18,7 @@ from typing import Mapping
 import regex
 
 from harness.errors import ConfigError
-from harness.perturbation import PERTURBATIONS, Perturbation, PerturbResult, Span
+from harness.perturbation import PERTURBATIONS, Perturbation, PerturbResult, Span, splice
 from harness.resources import lexicon, lexicon_languages
 from harness.text import cluster_script, grapheme_edit_rate, graphemes, ill_formed, is_letter_cluster, nfc
 
@@ -93,9 +93,7 @@ class LexiconCodeSwitch(Perturbation):
         k = _stochastic_round(severity * len(eligible), rng)
         if k == 0:
             return _unchanged(text, tags, len(eligible), "severity selected no word")
-        pieces: list[str] = []
-        alignment: list[Span] = []
-        cursor = out_len = 0
+        edits = []
         for i in sorted(rng.sample(eligible, k)):
             word = words[i]
             key = _key(word)
@@ -103,22 +101,14 @@ class LexiconCodeSwitch(Perturbation):
             new = _cased(rng.choice(table[key]), word["core"])
             if new == word["core"]:
                 continue
-            s, e = tokens[i][0] + word.start("core"), tokens[i][0] + word.end("core")
-            pieces.append(text[cursor:s])
-            out_len += s - cursor
-            alignment.append(Span(s, e, out_len, out_len + len(new)))
-            pieces.append(new)
-            out_len += len(new)
-            cursor = e
+            edits.append((tokens[i][0] + word.start("core"), tokens[i][0] + word.end("core"), new))
             tags[i] = target
+        out, alignment = splice(text, edits)
         if not alignment:
             return _unchanged(text, tags, len(eligible), "no chosen word had a translation different from it")
-        pieces.append(text[cursor:])
-        out = "".join(pieces)
         if nfc(out) != out:  # a translation composed with its neighbour: keep the text NFC, coarsen alignment
             out = nfc(out)
-            alignment = [Span(alignment[0].old_start, alignment[-1].old_end, alignment[0].new_start,
-                              len(out) - (len(text) - alignment[-1].old_end))]
+            alignment = (Span(alignment[0].old_start, len(text), alignment[0].new_start, len(out)),)
         meta = {"token_langs": tuple(tags), "cmi": cmi(tags)}
         return PerturbResult(out, True, len(eligible), len(alignment), grapheme_edit_rate(text, out),
                              tuple(alignment), meta=meta)

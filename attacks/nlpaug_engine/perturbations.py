@@ -22,7 +22,7 @@ from functools import lru_cache
 from typing import Any, ClassVar
 
 from harness.errors import ConfigError
-from harness.perturbation import PERTURBATIONS, Perturbation, PerturbResult, Span
+from harness.perturbation import PERTURBATIONS, Perturbation, PerturbResult, splice
 from harness.text import dominant_script, grapheme_edit_rate, ill_formed, nfc
 
 from ._engine import SAFE_SCRIPTS, keyboard_model, nlpaug_char, refusal_reason, seeded_global_rng, token_status
@@ -92,22 +92,12 @@ def _splice(text: str, spans: list[tuple[int, int]], old: list[str], new: list[s
     stays byte-identical."""
     n_eligible = len(eligible)
     allowed = set(eligible)
-    pieces: list[str] = []
-    alignment: list[Span] = []
-    cursor = out_len = 0
-    for i, ((s, e), a, b) in enumerate(zip(spans, old, new)):
-        if i not in allowed or b == a or not b or nfc(b) != b or ill_formed(b) > ill_formed(a) or any(ch.isspace() for ch in b):
-            continue
-        pieces.append(text[cursor:s])
-        out_len += s - cursor
-        alignment.append(Span(s, e, out_len, out_len + len(b)))
-        pieces.append(b)
-        out_len += len(b)
-        cursor = e
-    if not alignment:
+    edits = [(s, e, b) for i, ((s, e), a, b) in enumerate(zip(spans, old, new))
+             if i in allowed and b != a and b and nfc(b) == b and ill_formed(b) <= ill_formed(a)
+             and not any(ch.isspace() for ch in b)]
+    if not edits:
         return PerturbResult(text, False, n_eligible, 0, 0.0, reason="nlpaug changed no word")
-    pieces.append(text[cursor:])
-    out = "".join(pieces)
+    out, alignment = splice(text, edits)
     return PerturbResult(out, True, n_eligible, len(alignment), grapheme_edit_rate(text, out), tuple(alignment))
 
 
