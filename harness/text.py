@@ -225,5 +225,5 @@ def grapheme_edit_rate(original: str, perturbed: str) -> float:
     if original == perturbed:
         return 0.0
     before = graphemes(original)
-    base = sum(1 for g in before if not g.isspace())
+    base = len(before) - sum(map(str.isspace, before))
     return Levenshtein.distance(before, graphemes(perturbed)) / max(1, base)

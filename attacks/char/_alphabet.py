@@ -107,6 +107,14 @@ def alphabet(lang: str, script: str, text: str = "") -> Alphabet:
     return text_alphabets(text).get(script, EMPTY)
 
 
+@lru_cache(maxsize=65536)
+def text_independent(word: str, lang: str) -> bool:
+    """True when every letter cluster of `word` has a layout alphabet, so edits of it do not depend
+    on the rest of the text (and per-word results can be cached)."""
+    return all(static_alphabet(lang, char_script(g[0])) or char_script(g[0]) not in _KNOWN_SCRIPTS
+               for g in graphemes(word) if is_letter_cluster(g))
+
+
 @contextmanager
 def editing(text: str) -> Iterator[None]:
     """Make `text` the text being edited for `edited_text` calls inside the block."""

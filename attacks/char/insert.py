@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterator
 
 from harness.perturbation import PERTURBATIONS, PerturbResult, WordEditPerturbation
 from harness.text import cluster_script, graphemes, is_letter_cluster, nfc
 
-from ._alphabet import Alphabet, alphabet, edited_text, editing
+from ._alphabet import Alphabet, alphabet, edited_text, editing, text_independent
 from ._rand import pick
 
 
@@ -42,15 +43,28 @@ class InsertLetter(WordEditPerturbation):
                             yield i, alpha
                             break
 
+    def _candidates(self, word: str, lang: str) -> tuple[tuple[int, Alphabet], ...]:
+        if text_independent(word, lang):
+            return _cached_slots(self, word, lang)
+        return tuple(self._slots(graphemes(word), lang, edited_text(word)))
+
     def eligible(self, word: str, lang: str) -> bool:
+        if text_independent(word, lang):
+            return bool(_cached_slots(self, word, lang))
         return any(True for _ in self._slots(graphemes(word), lang, edited_text(word)))
 
     def edit_word(self, word: str, rng: random.Random, lang: str) -> str | None:
         clusters = graphemes(word)
-        slots = list(self._slots(clusters, lang, edited_text(word)))
+        slots = self._candidates(word, lang)
         if not slots:
             return None
         i, alpha = pick(slots, rng)
         all_caps = word.isupper() and sum(ch.isupper() for ch in word) >= 2
         clusters.insert(i, alpha.cased(pick(alpha.pool, rng), all_caps))
         return "".join(clusters)
+
+
+@lru_cache(maxsize=65536)
+def _cached_slots(p, word: str, lang: str) -> tuple:
+    """Edit candidates of a word whose alphabets come from keyboard layouts (independent of the text)."""
+    return tuple(p._slots(graphemes(word), lang, word))

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterator
 
 from harness.perturbation import PERTURBATIONS, PerturbResult, WordEditPerturbation
 from harness.text import cluster_script, graphemes, is_letter_cluster, nfc
 
-from ._alphabet import Alphabet, alphabet, edited_text, editing
+from ._alphabet import Alphabet, alphabet, edited_text, editing, text_independent
 from ._rand import pick
 
 
@@ -29,10 +30,8 @@ class SubstituteLetter(WordEditPerturbation):
         with editing(nfc(text)):
             return super().perturb(text, severity, rng, lang)
 
-    def _choices(self, cluster: str, alpha: Alphabet) -> list[str]:
-        base = cluster[0]
-        pool = alpha.carriers if len(cluster) > 1 else alpha.pool
-        return [c for c in pool if c != base and c != base.lower()]
+    def _choices(self, cluster: str, alpha: Alphabet) -> tuple[str, ...]:
+        return _choices(cluster[0], len(cluster) > 1, alpha)
 
     def _sites(self, clusters: list[str], lang: str, text: str) -> Iterator[tuple[int, Alphabet]]:
         for i, g in enumerate(clusters):
@@ -45,12 +44,19 @@ class SubstituteLetter(WordEditPerturbation):
                     if len(pool) > 2 or self._choices(g, alpha):
                         yield i, alpha
 
+    def _candidates(self, word: str, lang: str) -> tuple[tuple[int, Alphabet], ...]:
+        if text_independent(word, lang):
+            return _cached_sites(self, word, lang)
+        return tuple(self._sites(graphemes(word), lang, edited_text(word)))
+
     def eligible(self, word: str, lang: str) -> bool:
+        if text_independent(word, lang):
+            return bool(_cached_sites(self, word, lang))
         return any(True for _ in self._sites(graphemes(word), lang, edited_text(word)))
 
     def edit_word(self, word: str, rng: random.Random, lang: str) -> str | None:
         clusters = graphemes(word)
-        sites = list(self._sites(clusters, lang, edited_text(word)))
+        sites = self._candidates(word, lang)
         if not sites:
             return None
         i, alpha = pick(sites, rng)
@@ -58,3 +64,16 @@ class SubstituteLetter(WordEditPerturbation):
         new_base = alpha.cased(pick(self._choices(g, alpha), rng), g[0].isupper())
         clusters[i] = new_base + g[1:]
         return "".join(clusters)
+
+
+@lru_cache(maxsize=65536)
+def _cached_sites(p, word: str, lang: str) -> tuple:
+    """Edit candidates of a word whose alphabets come from keyboard layouts (independent of the text)."""
+    return tuple(p._sites(graphemes(word), lang, word))
+
+
+@lru_cache(maxsize=65536)
+def _choices(base: str, has_marks: bool, alpha: Alphabet) -> tuple[str, ...]:
+    """Replacement letters for `base`: the alphabet minus the base itself (either case)."""
+    pool = alpha.carriers if has_marks else alpha.pool
+    return tuple(c for c in pool if c != base and c != base.lower())
