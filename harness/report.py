@@ -568,10 +568,11 @@ def console_summary(rows: pd.DataFrame, metric: str = "accuracy", width: int = 1
         used = metric if metric in present else present[0]
         table = drop_table(rows, used, task)
         columns = [c for c in table.columns if c != CLEAN_COLUMN]
-        budget = width - max((len(v) for v in labels.values()), default=10) - 11
+        # tabulate "simple" pads every column by 2 and separates columns by 2 spaces
+        budget = width - (max((len(v) for v in labels.values()), default=10) + 2) - (len("clean %") + 4)
         fit = 0
         for c in columns[:CONSOLE_MAX_COLUMNS]:
-            budget -= max(len(_short(c)), 5) + 2
+            budget -= max(len(_short(c)), 5) + 4
             if budget < 0:
                 break
             fit += 1

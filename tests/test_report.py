@@ -275,7 +275,18 @@ def test_console_summary(rows):
 def test_console_summary_caps_columns(rows):
     extra = [rows[rows["perturbation"] == KB].assign(perturbation=f"char.extra{i}.v1") for i in range(3)]
     wide = pd.concat([rows, *extra], ignore_index=True)  # 5 perturbations x 2 severities = 10 columns
-    text = console_summary(wide)
+    text = console_summary(wide, width=400)
     header = text.splitlines()[1]
     assert header.count("@") == 8
-    assert text.endswith("(2 more perturbation columns left out; showing the worst 8; see summary.md)")
+    assert text.endswith("(worst 8 of 10 perturbation columns shown; all of them, with n and CIs, "
+                         "are in summary.md and report.html)")
+
+
+def test_console_summary_fits_the_terminal_width(rows):
+    extra = [rows[rows["perturbation"] == KB].assign(perturbation=f"char.extra{i}.v1") for i in range(3)]
+    wide = pd.concat([rows, *extra], ignore_index=True)
+    text = console_summary(wide, width=80)
+    lines = text.splitlines()
+    assert max(len(line) for line in lines[1:-1]) <= 80
+    assert lines[1].split()[3:5] == ["extra0@0.3", "extra1@0.3"]  # short names: no "char." prefix, no version
+    assert "worst 3 of 10 perturbation columns shown" in lines[-1]
