@@ -11,12 +11,15 @@ NFC-stable. Alphabets are cached; the text being edited reaches `eligible`/`edit
 """
 from __future__ import annotations
 
+import random
+from abc import abstractmethod
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterable, Iterator
 
+from harness.perturbation import PerturbResult, WordEditPerturbation
 from harness.text import SCRIPTS, char_script, graphemes, is_letter_cluster, nfc
 
 from ._keyboards import lang_layout, layout_chars, layout_index
@@ -130,3 +133,37 @@ def edited_text(word: str) -> str:
     text = _EDITED_TEXT.get()
     return word if text is None else text
 
+
+
+@dataclass(frozen=True)
+class AlphabetEdit(WordEditPerturbation):
+    """A word edit that draws letters from same-script alphabets (insert, substitute).
+
+    Subclasses implement `sites(clusters, lang, text)`: the (position, alphabet) pairs where the word
+    can be edited. The text being edited is made available to them (`editing`), and a word's sites
+    are cached when its alphabets come from keyboard layouts, i.e. do not depend on the text.
+    """
+
+    def perturb(self, text: str, severity: float, rng: random.Random, lang: str = "und") -> PerturbResult:
+        with editing(nfc(text)):
+            return super().perturb(text, severity, rng, lang)
+
+    @abstractmethod
+    def sites(self, clusters: list[str], lang: str, text: str) -> Iterator[tuple[int, Alphabet]]:
+        """Where in the word (cluster index) an edit can go, with the alphabet to draw from."""
+
+    def candidates(self, word: str, lang: str) -> tuple[tuple[int, Alphabet], ...]:
+        """The word's sites, cached when they do not depend on the rest of the text."""
+        if text_independent(word, lang):
+            return _cached_sites(self, word, lang)
+        return tuple(self.sites(graphemes(word), lang, edited_text(word)))
+
+    def eligible(self, word: str, lang: str) -> bool:
+        if text_independent(word, lang):
+            return bool(_cached_sites(self, word, lang))
+        return any(True for _ in self.sites(graphemes(word), lang, edited_text(word)))
+
+
+@lru_cache(maxsize=65536)
+def _cached_sites(p: AlphabetEdit, word: str, lang: str) -> tuple[tuple[int, Alphabet], ...]:
+    return tuple(p.sites(graphemes(word), lang, word))

@@ -6,16 +6,16 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterator
 
-from harness.perturbation import PERTURBATIONS, PerturbResult, WordEditPerturbation
-from harness.text import cluster_script, graphemes, is_letter_cluster, nfc
+from harness.perturbation import PERTURBATIONS
+from harness.text import cluster_script, graphemes, is_letter_cluster
 
-from ._alphabet import Alphabet, alphabet, edited_text, editing, text_independent
+from ._alphabet import Alphabet, AlphabetEdit, alphabet
 from ._rand import pick
 
 
 @PERTURBATIONS.register("char.substitute.v1")
 @dataclass(frozen=True)
-class SubstituteLetter(WordEditPerturbation):
+class SubstituteLetter(AlphabetEdit):
     """'hello' -> 'hemlo'; 'कि' -> 'मि' (the matra stays on the new base); case is kept.
 
     The new base comes from the same-script alphabet (attacks/char/_alphabet.py) and always differs
@@ -26,14 +26,10 @@ class SubstituteLetter(WordEditPerturbation):
     family = "substitute"
     description = "replace the base letter of one letter cluster with another same-script letter, keeping its marks"
 
-    def perturb(self, text: str, severity: float, rng: random.Random, lang: str = "und") -> PerturbResult:
-        with editing(nfc(text)):
-            return super().perturb(text, severity, rng, lang)
-
     def _choices(self, cluster: str, alpha: Alphabet) -> tuple[str, ...]:
         return _choices(cluster[0], len(cluster) > 1, alpha)
 
-    def _sites(self, clusters: list[str], lang: str, text: str) -> Iterator[tuple[int, Alphabet]]:
+    def sites(self, clusters: list[str], lang: str, text: str) -> Iterator[tuple[int, Alphabet]]:
         for i, g in enumerate(clusters):
             if is_letter_cluster(g):
                 script = cluster_script(g)
@@ -44,19 +40,9 @@ class SubstituteLetter(WordEditPerturbation):
                     if len(pool) > 2 or self._choices(g, alpha):
                         yield i, alpha
 
-    def _candidates(self, word: str, lang: str) -> tuple[tuple[int, Alphabet], ...]:
-        if text_independent(word, lang):
-            return _cached_sites(self, word, lang)
-        return tuple(self._sites(graphemes(word), lang, edited_text(word)))
-
-    def eligible(self, word: str, lang: str) -> bool:
-        if text_independent(word, lang):
-            return bool(_cached_sites(self, word, lang))
-        return any(True for _ in self._sites(graphemes(word), lang, edited_text(word)))
-
     def edit_word(self, word: str, rng: random.Random, lang: str) -> str | None:
         clusters = graphemes(word)
-        sites = self._candidates(word, lang)
+        sites = self.candidates(word, lang)
         if not sites:
             return None
         i, alpha = pick(sites, rng)
@@ -65,11 +51,6 @@ class SubstituteLetter(WordEditPerturbation):
         clusters[i] = new_base + g[1:]
         return "".join(clusters)
 
-
-@lru_cache(maxsize=65536)
-def _cached_sites(p, word: str, lang: str) -> tuple:
-    """Edit candidates of a word whose alphabets come from keyboard layouts (independent of the text)."""
-    return tuple(p._sites(graphemes(word), lang, word))
 
 
 @lru_cache(maxsize=65536)
