@@ -47,7 +47,14 @@ def graphemes(text: str) -> list[str]:
     """
     if text.isascii() and "\r" not in text:  # every ASCII character but CR LF is its own cluster
         return list(text)
+    if len(text) <= 64:  # words repeat: cache them (callers may mutate the list, so copy)
+        return list(_word_graphemes(text))
     return _GRAPHEME.findall(text)
+
+
+@lru_cache(maxsize=65536)
+def _word_graphemes(text: str) -> tuple[str, ...]:
+    return tuple(_GRAPHEME.findall(text))
 
 
 @lru_cache(maxsize=65536)
@@ -121,6 +128,7 @@ def dangling_vowels(clusters: list[str]) -> int:
     return n
 
 
+@lru_cache(maxsize=65536)
 def ill_formed(text: str) -> int:
     """Detached combining marks plus dangling vowel letters: edits must never increase this count."""
     if text.isascii():
