@@ -159,9 +159,11 @@ def _semantic_problems(suite: Suite, base: Path, check_files: bool) -> list[tupl
             out.append((("tasks", ti, "task"), TASKS.unknown_message(t.task)))
             continue
         recipe = TASKS.get(t.task)
+        unknown = set()
         for li, lang in enumerate(t.languages):
             if lang not in LANGUAGES and lang not in recipe.languages:
                 out.append((("tasks", ti, "languages", li), _unknown_language(lang)))
+                unknown.add(lang)
         for fi, f in enumerate(t.perturb_fields or []):
             if f not in recipe.fields:
                 out.append((("tasks", ti, "perturb_fields", fi), f"{f!r} is not a field of {t.task} {list(recipe.fields)}"))
@@ -170,7 +172,7 @@ def _semantic_problems(suite: Suite, base: Path, check_files: bool) -> list[tupl
         if check_files and t.data and t.data.format in ("jsonl", "tsv", "hf_disk"):
             for li, lang in enumerate(t.languages):
                 p = base / t.data.path.format(lang=lang)
-                if not p.exists():
+                if lang not in unknown and not p.exists():
                     out.append((("tasks", ti, "data", "path"), f"{p} does not exist (language {lang!r})"))
     for pi, p in enumerate(suite.perturbations):
         if p.id not in PERTURBATIONS:

@@ -57,6 +57,13 @@ def test_unknown_language_names_yaml_path_and_suggestion(tmp_path):
     assert f"{p}:7: tasks[0].languages[1]: unknown language 'dee'; did you mean 'de'?" in str(exc.value)
 
 
+def test_unknown_language_is_reported_once(tmp_path):
+    p = _suite(tmp_path, GOOD.replace("[en, de]", "[en, dee]"))
+    with pytest.raises(ConfigError) as exc:
+        load_suite(p)
+    assert str(exc.value).count("dee") == 1  # not again as a missing data file
+
+
 def test_schema_errors_name_the_path(tmp_path):
     p = _suite(tmp_path, GOOD.replace("severities: [0.1, 0.3]", "severities: [0.1, 1.5]").replace("seed: 3", "seed: 3\nbogus: 1"))
     with pytest.raises(ConfigError) as exc:
