@@ -446,6 +446,31 @@ def demo(
     _run(DEMO_SUITE, str(model_dir), out_dir, limit, "auto", "auto", 64, 256, False, False, quiet)
 
 
+@app.command()
+def score(
+    task: str = typer.Option(..., "--task", "-t", help="xnli | pawsx | xcopa | panx | udpos | xquad | mlqa | tydiqa"),
+    lang: str = typer.Option(..., "--lang", "-l", help="Language code (MLQA's answer normalisation depends on it)."),
+    predictions: Path = typer.Option(..., "--predictions", help="Predictions file (XTREME submission format or JSONL)."),
+    references: Path = typer.Option(..., "--references", help="Gold file (XTREME label format, SQuAD JSON or JSONL)."),
+    fmt: str = typer.Option("table", "--format", help="table | json"),
+) -> None:
+    """Score predictions made elsewhere against references, with the metrics `xrobust run` uses (fractions in [0,1])."""
+    from .score import score_files
+
+    if fmt not in ("table", "json"):
+        raise ConfigError(f"--format must be table or json, got {fmt!r}")
+    values = score_files(task, lang, predictions, references)
+    if fmt == "json":
+        sys.stdout.write(json.dumps({"task": task, "lang": lang, **values}) + "\n")
+        return
+    table = Table(title=escape(f"{task} · {lang}"))
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in values.items():
+        table.add_row(name, f"{value:.4f}")
+    out.print(table)
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     """Entry point: run the CLI and map every outcome to an exit code (0 ok, 1 gate, 2 usage, 3 internal)."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -1,0 +1,189 @@
+"""Task metrics as pure functions, matching the official scorers XTREME uses (values are fractions in [0,1]).
+
+Classification accuracy; token accuracy; seqeval entity precision/recall/F1 (IOB2, default mode, as
+XTREME's `evaluate.py`); SQuAD v1.1 exact match / F1 (XQuAD, TyDiQA-GoldP) and MLQA's language-aware
+variant (`mlqa_evaluation_v1.py`: Unicode punctuation, per-language articles, mixed segmentation for zh).
+"""
+from __future__ import annotations
+
+import re
+import string
+import sys
+import unicodedata
+import warnings
+from collections import Counter
+from typing import Callable, Sequence
+
+import numpy as np
+
+from . import stats
+from .errors import DataError
+
+# MLQA: every Unicode punctuation character (categories P*) plus ASCII string.punctuation (which adds
+# the ASCII symbols $+<=>^`| that Unicode files under S*).
+MLQA_PUNCT: frozenset[str] = frozenset(
+    {chr(i) for i in range(sys.maxunicode) if unicodedata.category(chr(i)).startswith("P")} | set(string.punctuation)
+)
+_SQUAD_PUNCT = frozenset(string.punctuation)
+_SQUAD_ARTICLES = re.compile(r"\b(a|an|the)\b")
+# MLQA's article patterns, verbatim in effect: Arabic drops every "ال" substring (its `\sال^` branch never
+# matches), Hindi and Chinese have none.
+MLQA_ARTICLES: dict[str, re.Pattern[str] | None] = {
+    "en": re.compile(r"\b(a|an|the)\b"),
+    "es": re.compile(r"\b(un|una|unos|unas|el|la|los|las)\b"),
+    "vi": re.compile(r"\b(của|là|cái|chiếc|những)\b"),
+    "de": re.compile(r"\b(ein|eine|einen|einem|eines|einer|der|die|das|den|dem|des)\b"),
+    "ar": re.compile(r"\sال^|ال"),
+    "hi": None,
+    "zh": None,
+}
+# Languages MLQA segments per CJK character; ja is our extension (MLQA has no Japanese).
+MIXED_SEGMENTATION_LANGS = frozenset({"zh", "ja"})
+_CJK = re.compile(r"[\u4e00-\u9fa5]")
+
+
+def accuracy(labels: Sequence[str], preds: Sequence[str]) -> float:
+    """Share of predictions equal to their label.
+
+    >>> accuracy(["a", "b", "b"], ["a", "b", "a"])
+    0.6666666666666666
+    """
+    _same_length(labels, preds, "labels", "predictions")
+    if not labels:
+        raise DataError("accuracy: no examples")
+    # the runner's own implementation, so `xrobust score` and `xrobust run` cannot disagree
+    return stats.accuracy(np.asarray(labels, dtype=object), np.asarray(preds, dtype=object))
+
+
+def token_accuracy(gold_seqs: Sequence[Sequence[str]], pred_seqs: Sequence[Sequence[str]]) -> float:
+    """Share of tokens, over all sentences, whose predicted tag equals the gold tag (POS accuracy).
+
+    >>> token_accuracy([["NOUN", "VERB"], ["DET"]], [["NOUN", "NOUN"], ["DET"]])
+    0.6666666666666666
+    """
+    _check_seqs(gold_seqs, pred_seqs)
+    pairs = [(g, p) for gs, ps in zip(gold_seqs, pred_seqs) for g, p in zip(gs, ps)]
+    if not pairs:
+        raise DataError("token_accuracy: no tokens")
+    return sum(g == p for g, p in pairs) / len(pairs)
+
+
+def entity_scores(gold_seqs: Sequence[Sequence[str]], pred_seqs: Sequence[Sequence[str]]) -> dict[str, float]:
+    """seqeval micro precision, recall and F1 over entity chunks (IOB2, default mode), as XTREME scores PAN-X.
+
+    >>> entity_scores([["B-PER", "I-PER", "O"]], [["B-PER", "O", "O"]])
+    {'precision': 0.0, 'recall': 0.0, 'f1': 0.0}
+    """
+    from seqeval.metrics import f1_score, precision_score, recall_score
+
+    _check_seqs(gold_seqs, pred_seqs)
+    y, p = [list(s) for s in gold_seqs], [list(s) for s in pred_seqs]
+    with warnings.catch_warnings():  # bare tags (UD-POS, as XTREME scores it) are chunks of their own
+        warnings.filterwarnings("ignore", message=".*seems not to be NE tag", category=UserWarning)
+        warnings.filterwarnings("ignore", message=".*ill-defined")  # no entities: seqeval's documented 0.0
+        return {"precision": float(precision_score(y, p)), "recall": float(recall_score(y, p)), "f1": float(f1_score(y, p))}
+
+
+def entity_f1(gold_seqs: Sequence[Sequence[str]], pred_seqs: Sequence[Sequence[str]]) -> float:
+    """seqeval micro F1 over entity chunks (IOB2, default mode).
+
+    >>> entity_f1([["B-LOC", "O"], ["B-PER"]], [["B-LOC", "O"], ["O"]])
+    0.6666666666666666
+    """
+    return entity_scores(gold_seqs, pred_seqs)["f1"]
+
+
+def normalize_answer(text: str, lang: str | None = None) -> str:
+    """SQuAD v1.1 normalisation when `lang` is None, else MLQA's for `lang` (lower, punctuation, articles, spaces).
+
+    >>> normalize_answer("The Eiffel-Tower!")
+    'eiffeltower'
+    >>> normalize_answer("«الكتاب»", "ar")
+    'كتاب'
+    >>> normalize_answer("电化 battery。", "zh")
+    '电 化 battery'
+    """
+    text = text.lower()
+    if lang is None:
+        text = "".join(ch for ch in text if ch not in _SQUAD_PUNCT)
+        return " ".join(_SQUAD_ARTICLES.sub(" ", text).split())
+    text = "".join(ch for ch in text if ch not in MLQA_PUNCT)
+    articles = MLQA_ARTICLES.get(lang)
+    if articles is not None:
+        text = articles.sub(" ", text)
+    tokens = _mixed_segmentation(text) if lang in MIXED_SEGMENTATION_LANGS else text.split()
+    return " ".join(t for t in tokens if t.strip())
+
+
+def _mixed_segmentation(text: str) -> list[str]:
+    """Each CJK character (or punctuation mark) a token; runs of anything else split on whitespace."""
+    out: list[str] = []
+    run = ""
+    for ch in text:
+        if _CJK.match(ch) or ch in MLQA_PUNCT:
+            out.extend(run.split())
+            run = ""
+            out.append(ch)
+        else:
+            run += ch
+    out.extend(run.split())
+    return out
+
+
+def exact_match(prediction: str, golds: Sequence[str], lang: str | None = None) -> float:
+    """1.0 if the normalised prediction equals any normalised gold answer, else 0.0.
+
+    >>> exact_match("the Eiffel Tower", ["Eiffel Tower", "Paris"])
+    1.0
+    """
+    return _max_over(golds, lambda g: float(normalize_answer(prediction, lang) == normalize_answer(g, lang)))
+
+
+def f1(prediction: str, golds: Sequence[str], lang: str | None = None) -> float:
+    """Bag-of-tokens F1 of the normalised prediction, maximised over the gold answers.
+
+    >>> f1("Eiffel Tower in Paris", ["the Eiffel Tower"])
+    0.6666666666666666
+    """
+    return _max_over(golds, lambda g: _token_f1(normalize_answer(prediction, lang).split(),
+                                                normalize_answer(g, lang).split()))
+
+
+def _token_f1(pred: list[str], gold: list[str]) -> float:
+    same = sum((Counter(pred) & Counter(gold)).values())
+    if same == 0:
+        return 0.0
+    precision, recall = same / len(pred), same / len(gold)
+    return 2 * precision * recall / (precision + recall)
+
+
+def _max_over(golds: Sequence[str], fn: Callable[[str], float]) -> float:
+    if isinstance(golds, str) or not golds:
+        raise DataError(f"expected a non-empty list of gold answers, got {golds!r}")
+    return max(fn(g) for g in golds)
+
+
+def qa_scores(predictions: Sequence[str], golds: Sequence[Sequence[str]], lang: str | None = None) -> dict[str, float]:
+    """Mean exact match and F1 over questions (`lang` None: SQuAD v1.1; else MLQA's normalisation).
+
+    >>> qa_scores(["Paris", "a dog"], [["Paris"], ["the cat"]])
+    {'exact_match': 0.5, 'f1': 0.5}
+    """
+    _same_length(golds, predictions, "questions", "predictions")
+    if not golds:
+        raise DataError("qa_scores: no questions")
+    n = len(golds)
+    return {"exact_match": sum(exact_match(p, g, lang) for p, g in zip(predictions, golds)) / n,
+            "f1": sum(f1(p, g, lang) for p, g in zip(predictions, golds)) / n}
+
+
+def _same_length(a: Sequence, b: Sequence, what_a: str, what_b: str) -> None:
+    if len(a) != len(b):
+        raise DataError(f"{len(a)} {what_a} but {len(b)} {what_b}")
+
+
+def _check_seqs(gold_seqs: Sequence[Sequence[str]], pred_seqs: Sequence[Sequence[str]]) -> None:
+    _same_length(gold_seqs, pred_seqs, "gold sentences", "predicted sentences")
+    for i, (g, p) in enumerate(zip(gold_seqs, pred_seqs)):
+        if len(g) != len(p):
+            raise DataError(f"sentence {i + 1}: {len(g)} gold tags but {len(p)} predicted tags")
