@@ -105,6 +105,10 @@ class WordEditPerturbation(Perturbation):
         if self.unit not in SEVERITY_UNITS:
             raise ConfigError(f"{self.id}: unit must be one of {list(SEVERITY_UNITS)}, got {self.unit!r}")
 
+    def ineligible_reason(self) -> str:
+        """What `reason` says when no word of a text is eligible (subclasses say what they look for)."""
+        return "no eligible word"
+
     def eligible(self, word: str, lang: str) -> bool:
         """A word is eligible when it has a letter cluster in a supported script."""
         return any(is_letter_cluster(g) and self.supports_script(cluster_script(g)) for g in graphemes(word))
@@ -120,7 +124,7 @@ class WordEditPerturbation(Perturbation):
         spans = word_spans(text, lang)
         eligible = [i for i, (s, e) in enumerate(spans) if self.eligible(text[s:e], lang)]
         if not eligible:
-            return PerturbResult(text, False, 0, 0, 0.0, reason="no eligible word")
+            return PerturbResult(text, False, 0, 0, 0.0, reason=self.ineligible_reason())
         share = severity if self.unit == "word" else grapheme_word_share(text, severity, len(eligible))
         k = _stochastic_round(share * len(eligible), rng)
         if k == 0:

@@ -1,10 +1,8 @@
 """Declared scripts that depend on a perturbation's parameters, and specific reasons for `applied=False`."""
 from __future__ import annotations
 
-import dataclasses
 from typing import Callable
 
-from harness.perturbation import PerturbResult
 
 
 class ParamScripts:
@@ -20,10 +18,3 @@ class ParamScripts:
 
     def __get__(self, obj: object | None, owner: type | None = None) -> frozenset[str]:
         return self._scripts_of(obj)
-
-
-def explain_ineligible(result: PerturbResult, reason: str) -> PerturbResult:
-    """`result` with `reason` when no word was eligible (the base class only says 'no eligible word')."""
-    if not result.applied and result.n_eligible == 0:
-        return dataclasses.replace(result, reason=reason)
-    return result

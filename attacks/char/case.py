@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from harness.errors import ConfigError
-from harness.perturbation import PERTURBATIONS, PerturbResult, WordEditPerturbation
+from harness.perturbation import PERTURBATIONS, WordEditPerturbation
 from harness.text import char_script, cluster_script, graphemes, is_letter_cluster, nfc
 
-from ._scripts import ParamScripts, explain_ineligible
+from ._scripts import ParamScripts
 from ._rand import pick
 
 LETTER_SCRIPTS = frozenset({"Latn", "Cyrl", "Grek", "Armn"})  # single-letter flips
@@ -93,10 +93,8 @@ class CaseNoise(WordEditPerturbation):
         if self.mode not in MODES:
             raise ConfigError(f"{self.id}: mode must be one of {list(MODES)}, got {self.mode!r}")
 
-    def perturb(self, text: str, severity: float, rng: random.Random, lang: str = "und") -> PerturbResult:
-        result = super().perturb(text, severity, rng, lang)
-        scripts = ", ".join(sorted(self.scripts))
-        return explain_ineligible(result, f"no word with a letter in a cased script ({scripts})")
+    def ineligible_reason(self) -> str:
+        return f"no word with a letter in a cased script ({', '.join(sorted(self.scripts))})"
 
     def _letter_sites(self, clusters: list[str], turkic: bool) -> list[int]:
         return [i for i, g in enumerate(clusters) if is_letter_cluster(g)

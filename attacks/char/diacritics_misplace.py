@@ -6,12 +6,11 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from harness.perturbation import PERTURBATIONS, PerturbResult, WordEditPerturbation
+from harness.perturbation import PERTURBATIONS, WordEditPerturbation
 from harness.text import cluster_script, graphemes, is_letter_cluster, nfc
 
 from ._diacritics import DIACRITIC_SCRIPTS, VIETNAMESE_TONES, decompose, is_diacritic
 from ._rand import pick
-from ._scripts import explain_ineligible
 from ._unicode import is_free_letter
 
 _VOWELS = {"Latn": frozenset("aeiouyAEIOUY"), "Grek": frozenset("αεηιουωΑΕΗΙΟΥΩ")}
@@ -92,9 +91,8 @@ class MisplaceDiacritic(WordEditPerturbation):
     description = "move one diacritic (accent, tone mark, tonos, haraka, niqqud) to a neighbouring letter"
     scripts = DIACRITIC_SCRIPTS
 
-    def perturb(self, text: str, severity: float, rng: random.Random, lang: str = "und") -> PerturbResult:
-        result = super().perturb(text, severity, rng, lang)
-        return explain_ineligible(result, "no word with a diacritic that can move to a neighbouring letter")
+    def ineligible_reason(self) -> str:
+        return "no word with a diacritic that can move to a neighbouring letter"
 
     def eligible(self, word: str, lang: str) -> bool:
         return bool(misplace_moves(word, lang))

@@ -5,12 +5,11 @@ import random
 from dataclasses import dataclass
 from functools import lru_cache
 
-from harness.perturbation import PERTURBATIONS, PerturbResult, WordEditPerturbation
+from harness.perturbation import PERTURBATIONS, WordEditPerturbation
 from harness.text import cluster_script, graphemes, is_letter_cluster, nfc
 
 from ._diacritics import DIACRITIC_SCRIPTS, FOLDS, decompose, is_diacritic
 from ._rand import pick
-from ._scripts import explain_ineligible
 
 
 @lru_cache(maxsize=1 << 16)
@@ -56,9 +55,8 @@ class StripDiacritics(WordEditPerturbation):
     description = "remove the diacritics (accents, tone marks, tonos, harakat, niqqud) of a word"
     scripts = DIACRITIC_SCRIPTS
 
-    def perturb(self, text: str, severity: float, rng: random.Random, lang: str = "und") -> PerturbResult:
-        result = super().perturb(text, severity, rng, lang)
-        return explain_ineligible(result, "no word with a diacritic (Latin, Greek, Arabic or Hebrew)")
+    def ineligible_reason(self) -> str:
+        return "no word with a diacritic (Latin, Greek, Arabic or Hebrew)"
 
     def eligible(self, word: str, lang: str) -> bool:
         return bool(strip_sites(word))

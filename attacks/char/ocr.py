@@ -10,12 +10,12 @@ from importlib import resources
 
 import regex
 
-from harness.perturbation import PERTURBATIONS, PerturbResult, WordEditPerturbation
+from harness.perturbation import PERTURBATIONS, WordEditPerturbation
 from harness.text import cluster_script, char_script, dominant_script, graphemes, is_letter_cluster, nfc
 
 from ._keyboards import lang_layout, layout_chars, layout_index
 from ._rand import pick
-from ._scripts import ParamScripts, explain_ineligible
+from ._scripts import ParamScripts
 from ._unicode import LETTER, MARK, char_class
 
 # Groups of same_script_confusables.json -> ISO 15924. 'DIGIT' is left out: its look-alikes are
@@ -211,9 +211,8 @@ class OcrConfusion(WordEditPerturbation):
                    " (m -> rn with multichar)")
     scripts = ParamScripts(_scripts_of)  # type: ignore[assignment]
 
-    def perturb(self, text: str, severity: float, rng: random.Random, lang: str = "und") -> PerturbResult:
-        result = super().perturb(text, severity, rng, lang)
-        return explain_ineligible(result, "no word with a character that has a same-script OCR look-alike")
+    def ineligible_reason(self) -> str:
+        return "no word with a character that has a same-script OCR look-alike"
 
     def eligible(self, word: str, lang: str) -> bool:
         return super().eligible(word, lang) and bool(ocr_plan(word, lang, self.multichar, self.common_only))
