@@ -139,8 +139,11 @@ def ls(
         items = [{"id": name, "task_type": r.task_type, "fields": list(r.fields), "labels": list(r.label_names),
                   "languages": list(r.languages), "hf_source": dict(r.hf_source)} for name, r in TASKS.items()]
     elif what == "languages":
-        items = [{"id": code, "name": lang.name, "script": lang.script, "family": lang.family, "genus": lang.genus}
+        items = [{"id": code, "name": lang.name, "script": lang.script, "family": lang.family, "genus": lang.genus,
+                  "tier": lang.tier, "matrix": lang.matrix, "embedded": lang.embedded}  # matrix/embedded: pairs only
                  for code, lang in LANGUAGES.items()]
+        if fmt == "table":  # blank, not "None", for the monolingual languages' matrix/embedded
+            items = [{k: "" if v is None else v for k, v in it.items()} for it in items]
     else:
         raise ConfigError(f"`xrobust ls` lists perturbations, tasks or languages, not {what!r}")
     _emit(items, fmt)
