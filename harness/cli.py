@@ -51,23 +51,45 @@ def _progress(quiet: bool) -> Iterator:
         yield factory
 
 
-def _predictor_factory(model: str, device: str, dtype: str, batch_size: int, max_length: int,
-                       allow_pickle: bool, trust_remote_code: bool):
+def _predictor_factory(models: List[str], tasks: list[str], device: str, dtype: str, batch_size: int,
+                       max_length: int, allow_pickle: bool, trust_remote_code: bool):
+    """`get(task, head)`: the checkpoint for a task (`--model TASK=DIR` or the default `--model DIR`),
+    loaded once per (checkpoint, head)."""
     from .predictor import HFPredictor
 
-    cache: dict[str, HFPredictor] = {}
+    default, per_task = _parse_models(models, tasks)
+    cache: dict[tuple[str, str], HFPredictor] = {}
 
-    def get(head: str) -> HFPredictor:
-        if head not in cache:
+    def get(task: str, head: str) -> HFPredictor:
+        model = per_task.get(task, default)
+        if model is None:
+            raise ConfigError(f"no checkpoint for task {task!r}: add `--model {task}=DIR` or a default `--model DIR`")
+        if (model, head) not in cache:
             with err.status(f"loading {model} ({head})"):
-                cache[head] = HFPredictor(model, head=head, device=device, dtype=dtype, batch_size=batch_size,
-                                          max_length=max_length, allow_pickle=allow_pickle,
-                                          trust_remote_code=trust_remote_code)
-        return cache[head]
+                cache[model, head] = HFPredictor(model, head=head, device=device, dtype=dtype, batch_size=batch_size,
+                                                 max_length=max_length, allow_pickle=allow_pickle,
+                                                 trust_remote_code=trust_remote_code)
+        return cache[model, head]
     return get
 
 
-def _run(suite_path: Path, model: str, out_dir: Optional[Path], limit: Optional[int], device: str, dtype: str,
+def _parse_models(models: List[str], tasks: list[str]) -> tuple[Optional[str], dict[str, str]]:
+    default: Optional[str] = None
+    per_task: dict[str, str] = {}
+    for m in models:
+        task, sep, path = m.partition("=")
+        if sep and task in tasks:
+            per_task[task] = path
+        elif sep and not Path(m).exists():
+            raise ConfigError(f"--model {m}: {task!r} is not a task of this suite (tasks: {', '.join(tasks)})")
+        elif default is not None:
+            raise ConfigError(f"--model given twice without a task ({default}, {m}); use --model TASK=DIR for each task")
+        else:
+            default = m
+    return default, per_task
+
+
+def _run(suite_path: Path, models: List[str], out_dir: Optional[Path], limit: Optional[int], device: str, dtype: str,
          batch_size: int, max_length: int, allow_pickle: bool, trust_remote_code: bool, quiet: bool) -> None:
     from .report import console_summary
     from .runner import RunOptions, run_suite
@@ -76,13 +98,12 @@ def _run(suite_path: Path, model: str, out_dir: Optional[Path], limit: Optional[
     loaded = load_suite(suite_path)
     if limit is not None and limit < 1:
         raise ConfigError(f"--limit must be >= 1, got {limit}")
-    get = _predictor_factory(model, device, dtype, batch_size, max_length, allow_pickle, trust_remote_code)
+    get = _predictor_factory(models, [t.task for t in loaded.suite.tasks], device, dtype, batch_size, max_length,
+                             allow_pickle, trust_remote_code)
     with _progress(quiet) as factory:
         result = run_suite(loaded, get, RunOptions(out=out_dir, limit=limit, progress=factory,
                                                    command=shlex.join(["xrobust", *sys.argv[1:]])))
-    for metric in ("accuracy",):
-        out.print(console_summary(result.rows, metric=metric, width=max(out.width, 80)), markup=False,
-                  highlight=False, soft_wrap=True)
+    out.print(console_summary(result.rows, width=max(out.width, 80)), markup=False, highlight=False, soft_wrap=True)
     m = result.manifest
     out.print(f"\n{m['n_cells']} cells, {m['n_records']} records, {m['model_calls']} model inputs, "
               f"{m['wall_seconds']:.1f} s", highlight=False)
@@ -93,7 +114,9 @@ def _run(suite_path: Path, model: str, out_dir: Optional[Path], limit: Optional[
 @app.command()
 def run(
     suite: Path = typer.Argument(..., help="Suite YAML file."),
-    model: str = typer.Option(..., "--model", "-m", help="Fine-tuned checkpoint: a local directory or a hub id."),
+    model: List[str] = typer.Option(..., "--model", "-m", help="Fine-tuned checkpoint: a local directory or a hub id. "
+                                    "Repeat as --model TASK=DIR to give each task of the suite its own checkpoint "
+                                    "(each task type needs its own head)."),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="Run directory (default reports/runs/<run_id>). "
                                            "Re-running with the same --out resumes an interrupted run."),
     limit: Optional[int] = typer.Option(None, help="At most N examples per task and language."),
@@ -446,7 +469,7 @@ def demo(
                 bars[description](completed, total)  # type: ignore[operator]
         model_dir = ensure_demo_model(progress=cb)
     err.print(f"demo model: {model_dir}", highlight=False)
-    _run(DEMO_SUITE, str(model_dir), out_dir, limit, "auto", "auto", 64, 256, False, False, quiet)
+    _run(DEMO_SUITE, [str(model_dir)], out_dir, limit, "auto", "auto", 64, 256, False, False, quiet)
 
 
 @app.command()

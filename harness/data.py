@@ -11,8 +11,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from .errors import DataError
 from .suite import DataSpec
-from .tasks import TaskRecipe
-from .text import nfc
+from .tasks import TaskRecipe, adapter_class
 from .types import Example
 
 
@@ -26,11 +25,14 @@ def load_examples(
 ) -> list[Example]:
     """The first `limit` examples of `recipe` in `lang` from `spec` (default: the recipe's HF source)."""
     if spec is None:
-        spec = DataSpec(format="hf", **recipe.hf_source)
+        spec = DataSpec(format="hf", **recipe.hf_source_for(lang))
     rows, where = _rows(spec, lang, base_dir)
     out: list[Example] = []
     seen: dict[str, str] = {}
+    wanted = {col: _fill(v, lang) for col, v in spec.filter.items()}
     for loc, key, row in rows:
+        if wanted and not all(str(row.get(col, "")).startswith(v) for col, v in wanted.items()):
+            continue
         ex = _to_example(recipe, spec, lang, loc, key, row)
         if ex.id in seen:
             raise DataError(f"{loc}: duplicate example id {ex.id!r} (first at {seen[ex.id]}); ids must be unique")
@@ -54,6 +56,13 @@ def _rows(spec: DataSpec, lang: str, base_dir: Path) -> tuple[Iterator[tuple[str
             return _tsv_rows(path), str(path)
         return _hf_disk_rows(path, spec.split), str(path)
     return _hf_rows(spec, lang), f"{spec.id}:{spec.config or ''}"
+
+
+def _fill(template: str, lang: str) -> str:
+    """`{lang}` and `{lang_name}` (lower-case English name, as TyDiQA's ids use) filled in."""
+    from .languages import language_or_unknown
+
+    return template.format(lang=lang, lang_name=language_or_unknown(lang).name.lower().replace(" ", "_"))
 
 
 def _jsonl_rows(path: Path) -> Iterator[tuple[str, int, Mapping[str, Any]]]:
@@ -122,33 +131,16 @@ def _dataset_rows(ds: Any, name: str) -> Iterator[tuple[str, int, Mapping[str, A
 
 
 def _to_example(recipe: TaskRecipe, spec: DataSpec, lang: str, loc: str, key: int, row: Mapping[str, Any]) -> Example:
-    fields: dict[str, str] = {}
-    for f in recipe.fields:
-        col = spec.fields.get(f, f)
-        value = row.get(col)
-        if not isinstance(value, str):
-            what = "missing" if value is None else f"not text ({type(value).__name__})"
-            raise DataError(f"{loc}: field {col!r} (the {recipe.name} field {f!r}) is {what}; columns: {sorted(row)}")
-        fields[f] = nfc(value)
-    label_col = spec.label_field or recipe.label_field
-    label = _label(row.get(label_col), label_col, recipe, loc, row)
+    fields, label = adapter_class(recipe.task_type).parse_row(
+        recipe, row, spec.fields, spec.label_field or recipe.label_field, loc)
     raw_id = row.get(spec.id_field)
     ex_id = str(raw_id) if raw_id not in (None, "") else f"{lang}:{key}"  # line number or row index
-    return Example(id=ex_id, lang=lang, fields=fields, label=label)
-
-
-def _label(value: Any, col: str, recipe: TaskRecipe, loc: str, row: Mapping[str, Any]) -> str:
-    if value is None:
-        raise DataError(f"{loc}: label column {col!r} is missing; columns: {sorted(row)}")
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise DataError(f"{loc}: label {value!r} in column {col!r} must be a string or integer")
-    label = str(value)
-    if label not in recipe.label_names:
-        raise DataError(f"{loc}: label {label!r} is not one of {list(recipe.label_names)} ({recipe.name})")
-    return label
+    meta = {k: row[k] for k in spec.meta_fields if k in row}
+    return Example(id=ex_id, lang=lang, fields=fields, label=label, meta=meta)
 
 
 def iter_texts(examples: Iterable[Example]) -> Iterator[str]:
-    """Every text field of every example (for tokenizer training and previews)."""
+    """Every text field of every example (for tokenizer training and previews); token lists are joined."""
     for ex in examples:
-        yield from ex.fields.values()
+        for v in ex.fields.values():
+            yield v if isinstance(v, str) else " ".join(v)

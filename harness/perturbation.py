@@ -222,3 +222,44 @@ def make_perturbation(pid: str, params: dict[str, object] | None = None) -> Pert
     except TypeError as exc:
         fields = [f.name for f in dataclasses.fields(cls)]
         raise ConfigError(f"{pid}: bad parameters {params!r} ({exc}); allowed: {fields}") from None
+
+
+def map_span(alignment: Iterable[Span], start: int, end: int) -> tuple[int, int, bool]:
+    """Where the original characters [start, end) are in the perturbed text, and whether the mapping is exact.
+
+    Text outside the edited regions shifts by the length changes before it. A boundary that falls strictly
+    inside an edited region snaps outward to that region's edges and the mapping is not exact (the span was
+    cut by an edit). Insertions exactly at a boundary stay outside the span.
+
+    >>> al = (Span(0, 2, 0, 3), Span(6, 8, 7, 7))          # "ab cd ef gh" -> "xyz cd  gh"
+    >>> map_span(al, 3, 5), map_span(al, 9, 11), map_span(al, 1, 5)
+    ((4, 6, True), (8, 10, True), (0, 6, False))
+    """
+    spans = sorted(alignment, key=lambda sp: (sp.old_start, sp.old_end))
+    new_start, exact_start = _map_start(spans, start)
+    new_end, exact_end = _map_end(spans, end)
+    return new_start, max(new_start, new_end), exact_start and exact_end
+
+
+def _map_start(spans: list[Span], pos: int) -> tuple[int, bool]:
+    shift = 0
+    for sp in spans:
+        if sp.old_end <= pos and not (sp.old_start == pos < sp.old_end):
+            shift = sp.new_end - sp.old_end  # region entirely before pos (or an insertion at pos)
+        elif sp.old_start <= pos < sp.old_end:
+            return sp.new_start, sp.old_start == pos
+        else:
+            break
+    return pos + shift, True
+
+
+def _map_end(spans: list[Span], pos: int) -> tuple[int, bool]:
+    shift = 0
+    for sp in spans:
+        if sp.old_end < pos:
+            shift = sp.new_end - sp.old_end
+        elif sp.old_start < pos <= sp.old_end:
+            return sp.new_end, sp.old_end == pos
+        else:
+            break  # starts at or after pos: insertions at pos stay outside
+    return pos + shift, True

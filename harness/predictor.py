@@ -11,7 +11,7 @@ import contextlib
 import hashlib
 import json
 from pathlib import Path
-from typing import Callable, Iterator, Mapping, Protocol, Sequence
+from typing import Any, Callable, Iterator, Mapping, Protocol, Sequence
 
 import numpy as np
 
@@ -21,20 +21,34 @@ ProgressFn = Callable[[int, int], None]  # (completed, total)
 
 HEADS = {
     "sequence_classification": "AutoModelForSequenceClassification",
+    "token_classification": "AutoModelForTokenClassification",
+    "question_answering": "AutoModelForQuestionAnswering",
+    "multiple_choice": "AutoModelForMultipleChoice",
+    "encoder": "AutoModel",
 }
+# What `forward` returns per feature: the head's logits row; per-token logits (len, labels); QA start/end
+# logits per token (len, 2); or the mean over real tokens of one layer's hidden states ("mean_hidden:<layer>").
+OUTPUT_KINDS = ("logits", "token_logits", "span_logits", "mean_hidden")
+Feature = tuple  # token ids: tuple[int, ...], or one tuple per choice for multiple choice
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 DEVICES = ("auto", "cpu", "cuda")
 
 
 class Predictor(Protocol):
-    """What the runner needs from a model."""
+    """What the task adapters need from a model."""
 
     id2label: Mapping[int, str]
     fingerprint: str
     calls: int  # number of inputs actually sent to the model
+    tokenizer: Any
+    max_length: int
 
     def predict(self, inputs: Sequence[tuple[str, ...]], progress: ProgressFn | None = None) -> np.ndarray:
-        """One row of outputs per input (same order)."""
+        """One row of outputs per text input (same order): sequence classification."""
+
+    def forward(self, features: Sequence[Feature], kind: str = "logits",
+                progress: ProgressFn | None = None) -> list[np.ndarray]:
+        """One output array per tokenized feature (same order); see OUTPUT_KINDS."""
 
 
 class HFPredictor:
@@ -80,6 +94,7 @@ class HFPredictor:
                 )
         except (OSError, ValueError, EnvironmentError) as exc:
             raise CheckpointError(_load_hint(model, exc, allow_pickle)) from None
+        self.head = head
         missing = [k for k in info.get("missing_keys", []) if "classifier" in k or "qa_outputs" in k]
         if missing:
             raise CheckpointError(
@@ -93,37 +108,47 @@ class HFPredictor:
         self.name_or_path = str(getattr(cfg, "_name_or_path", model))
 
     def predict(self, inputs: Sequence[tuple[str, ...]], progress: ProgressFn | None = None) -> np.ndarray:
-        """Logits (float32) per input; identical inputs are run once."""
+        """Logits (float32) per text input of 1 or 2 fields; identical inputs are run once."""
+        if not len(inputs):
+            return np.zeros((0, len(self.id2label)), dtype=np.float32)
+        unique = list(dict.fromkeys(inputs))
+        enc = self._encode(unique)
+        outputs = self.forward([tuple(ids) for ids in enc["input_ids"]], "logits", progress)
+        position = {x: i for i, x in enumerate(unique)}
+        table = np.stack(outputs).astype(np.float32)
+        return table[[position[x] for x in inputs]]
+
+    def forward(self, features: Sequence[Feature], kind: str = "logits",
+                progress: ProgressFn | None = None) -> list[np.ndarray]:
+        """Run the model on tokenized features, deduplicated, sorted by length and batched with dynamic
+        padding; one float32 array per feature, trimmed to the feature's own length for per-token kinds."""
         import torch
 
-        unique = list(dict.fromkeys(inputs))
-        position = {x: i for i, x in enumerate(unique)}
-        outputs = self._run(unique, progress, torch)
-        return outputs[[position[x] for x in inputs]] if len(inputs) else outputs
-
-    def _run(self, unique: list[tuple[str, ...]], progress: ProgressFn | None, torch) -> np.ndarray:
-        n_labels = len(self.id2label)
-        out = np.zeros((len(unique), n_labels), dtype=np.float32)
-        if not unique:
-            return out
-        enc = self._encode(unique)
-        order = sorted(range(len(unique)), key=lambda i: (len(enc["input_ids"][i]), i))
-        keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in enc]
-        done = 0
+        base, _, arg = kind.partition(":")
+        if base not in OUTPUT_KINDS:
+            raise ConfigError(f"unknown output kind {kind!r} (known: {OUTPUT_KINDS})")
+        unique = list(dict.fromkeys(features))
+        results: list[np.ndarray | None] = [None] * len(unique)
+        order = sorted(range(len(unique)), key=lambda i: (_feature_len(unique[i]), i))
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
         autocast = self.dtype != torch.float32
+        done = 0
         with torch.inference_mode():
             for start in range(0, len(order), self.batch_size):
                 idx = order[start : start + self.batch_size]
-                batch = self.tokenizer.pad({k: [enc[k][i] for i in idx] for k in keys}, return_tensors="pt")
-                batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+                ids, mask = _pad([unique[i] for i in idx], pad, torch)
+                ids = ids.to(self.device, non_blocking=True)
+                mask = mask.to(self.device, non_blocking=True)
                 with torch.autocast(self.device.type, dtype=self.dtype, enabled=autocast):
-                    logits = self.model(**batch).logits
-                out[idx] = logits.float().cpu().numpy()
+                    out = self.model(input_ids=ids, attention_mask=mask, output_hidden_states=base == "mean_hidden")
+                for i, arr in zip(idx, _batch_outputs(out, base, arg, mask)):
+                    results[i] = arr
                 done += len(idx)
                 self.calls += len(idx)
                 if progress:
                     progress(done, len(unique))
-        return out
+        position = {x: i for i, x in enumerate(unique)}
+        return [results[position[f]] for f in features]
 
     def _encode(self, unique: list[tuple[str, ...]]) -> Mapping[str, list[list[int]]]:
         arity = {len(x) for x in unique}
@@ -137,6 +162,48 @@ class HFPredictor:
         """Manifest entry for run.json."""
         return {"source": self.source, "fingerprint": self.fingerprint, "device": str(self.device),
                 "dtype": str(self.dtype).removeprefix("torch."), "max_length": str(self.max_length)}
+
+
+def _feature_len(feature: Feature) -> int:
+    return max((len(c) for c in feature), default=0) if feature and isinstance(feature[0], tuple) else len(feature)
+
+
+def _pad(batch: list[Feature], pad_id: int, torch):
+    """Right-pad a batch to its longest feature: (B, L) ids and mask, or (B, C, L) for multiple choice."""
+    length = max(_feature_len(f) for f in batch)
+    nested = bool(batch) and bool(batch[0]) and isinstance(batch[0][0], tuple)
+    rows = [list(f) for f in batch] if nested else [[f] for f in batch]
+    ids = torch.full((len(rows), len(rows[0]), length), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), len(rows[0]), length), dtype=torch.long)
+    for b, choices in enumerate(rows):
+        for c, seq in enumerate(choices):
+            ids[b, c, : len(seq)] = torch.tensor(seq, dtype=torch.long)
+            mask[b, c, : len(seq)] = 1
+    return (ids, mask) if nested else (ids[:, 0], mask[:, 0])
+
+
+def _batch_outputs(out, kind: str, arg: str, mask) -> list[np.ndarray]:
+    """Each feature's output from one batch's model output (see OUTPUT_KINDS); one device->host copy."""
+    lengths = mask.sum(dim=-1).cpu().tolist()
+    if kind == "logits":
+        return list(out.logits.float().cpu().numpy())
+    if kind == "token_logits":
+        logits = out.logits.float().cpu().numpy()
+        return [logits[b, :n] for b, n in enumerate(lengths)]
+    if kind == "span_logits":
+        both = torch_stack_last(out.start_logits, out.end_logits)
+        return [both[b, :n] for b, n in enumerate(lengths)]
+    hidden = out.hidden_states[int(arg) if arg else -1].float()
+    m = mask.unsqueeze(-1).to(hidden.dtype)
+    pooled = (hidden * m).sum(dim=1) / m.sum(dim=1).clamp(min=1)
+    return list(pooled.cpu().numpy())
+
+
+def torch_stack_last(a, b) -> np.ndarray:
+    """Two (B, L) tensors -> one (B, L, 2) float32 array on the host."""
+    import torch
+
+    return torch.stack([a.float(), b.float()], dim=-1).cpu().numpy()
 
 
 @contextlib.contextmanager

@@ -553,7 +553,7 @@ def write_reports(rows: pd.DataFrame, manifest: Mapping[str, Any], run_dir: str 
     return paths
 
 
-def console_summary(rows: pd.DataFrame, metric: str = "accuracy", width: int = 100) -> str:
+def console_summary(rows: pd.DataFrame, metric: str | None = None, width: int = 100) -> str:
     """Compact per-task language x perturbation drop tables for the CLI: the worst columns that fit `width`.
 
     Column names drop the `char.` prefix and the version (`char.keyboard.v1@0.3` -> `keyboard@0.3`);
@@ -564,8 +564,8 @@ def console_summary(rows: pd.DataFrame, metric: str = "accuracy", width: int = 1
     labels = _lang_labels(rows)
     blocks = []
     for task in sorted(map(str, rows["task"].unique())):
-        present = sorted(map(str, rows.loc[rows["task"] == task, "metric"].unique()))
-        used = metric if metric in present else present[0]
+        present = list(dict.fromkeys(map(str, rows.loc[rows["task"] == task, "metric"])))  # adapter's order
+        used = metric if metric in present else present[0]  # default: the task type's primary metric
         table = drop_table(rows, used, task)
         columns = [c for c in table.columns if c != CLEAN_COLUMN]
         # tabulate "simple" pads every column by 2 and separates columns by 2 spaces
@@ -579,7 +579,7 @@ def console_summary(rows: pd.DataFrame, metric: str = "accuracy", width: int = 1
         fit = max(fit, 1)
         shown = table[[CLEAN_COLUMN, *columns[:fit]]]
         header = f"{task} · {used} drop (pp vs clean, positive = worse, mean over seeds)"
-        if used != metric:
+        if metric is not None and used != metric:
             header += f" [no {metric} rows for this task]"
         body = _drop_body(shown, labels, escape=False)
         text = _md_table(["language", "clean %", *[_short(c) for c in shown.columns[1:]]], body, fmt="simple")

@@ -5,6 +5,7 @@ resumes from the same `--out` directory without redoing finished units.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -24,24 +25,24 @@ from .errors import ConfigError
 from .languages import language_or_unknown
 from .perturbation import Perturbation, make_perturbation
 from .predictor import Predictor, ProgressFn
-from .rng import derive_rng, derive_seed
-from .stats import bootstrap_indices, paired_bootstrap
+from .rng import derive_seed
+from .stats import bootstrap_counts, bootstrap_indices, paired_bootstrap_sums
 from .suite import LoadedSuite
-from .tasks import TaskAdapter, get_recipe, make_adapter
-from .text import grapheme_edit_rate, segmenter_name
+from .tasks import TaskAdapter, adapter_class, get_recipe, make_adapter, perturb_text_fields
+from .text import segmenter_name
 from .types import Cell, Example, Variant
 
 ProgressFactory = Callable[[str, int], ProgressFn]  # (description, total) -> update(completed, total)
 
 RECORD_COLUMNS = [
     "task", "lang", "perturbation", "severity", "seed", "example_id", "label", "pred", "clean_pred",
-    "correct", "flipped", "applied", "edit_rate", "words_edited", "cmi", "perturbed_fields",
+    "correct", "score", "flipped", "applied", "edit_rate", "words_edited", "cmi", "label_lost", "perturbed_fields",
 ]
 ROW_COLUMNS = [
     "run_id", "checkpoint", "task", "lang", "lang_name", "family", "script", "perturbation", "severity",
     "seed", "metric", "higher_is_better", "n", "n_applied", "applied_rate", "value", "ci_low", "ci_high",
     "clean_value", "abs_drop", "rel_drop", "drop_ci_low", "drop_ci_high", "flip_rate", "mean_edit_rate",
-    "mean_cmi",
+    "mean_cmi", "n_label_lost",
 ]
 
 
@@ -68,32 +69,7 @@ class RunResult:
     files: dict[str, Path] = field(default_factory=dict)
 
 
-def perturb_example(example: Example, pert: Perturbation, cell: Cell, fields: tuple[str, ...]) -> Variant:
-    """Apply `pert` to the chosen fields of one example with per-example, per-field RNGs.
-
-    The variant's `cmi` is the mean of the fields' code-mixing indices (each field is one utterance)
-    when the perturbation reports one for every field (`meta["cmi"]`), NaN otherwise.
-    """
-    new = dict(example.fields)
-    applied = False
-    words = 0
-    cmis: list[float] = []
-    for f in fields:
-        rng = derive_rng(cell.seed, pert.id, cell.severity, example.id, f)
-        res = pert.perturb(example.fields[f], cell.severity, rng, example.lang)
-        if res.applied:
-            new[f] = res.text
-            applied = True
-            words += res.n_edited
-        if "cmi" in res.meta:
-            cmis.append(float(res.meta["cmi"]))
-    rate = 0.0
-    if applied:
-        before = "\n".join(example.fields[f] for f in fields)
-        after = "\n".join(new[f] for f in fields)
-        rate = grapheme_edit_rate(before, after)
-    cmi = sum(cmis) / len(cmis) if cmis and len(cmis) == len(fields) else float("nan")
-    return Variant(example, new, applied, rate, words, cmi)
+perturb_example = perturb_text_fields  # the text-field perturbation every adapter starts from
 
 
 def run_suite(loaded: LoadedSuite, get_predictor: Callable[[str], Predictor], options: RunOptions) -> RunResult:
@@ -102,15 +78,18 @@ def run_suite(loaded: LoadedSuite, get_predictor: Callable[[str], Predictor], op
     started = time.time()
     adapters: list[TaskAdapter] = []
     predictors: list[Predictor] = []
+    perts = {p.id: make_perturbation(p.id, p.params) for p in suite.perturbations}
     for i, t in enumerate(suite.tasks):
         recipe = get_recipe(t.task)
-        predictor = get_predictor(recipe.task_type)
-        adapters.append(make_adapter(recipe, predictor.id2label, t.label_map, where=f"tasks[{i}]"))
+        predictor = get_predictor(t.task, adapter_class(recipe.task_type).head)
+        adapter = make_adapter(recipe, predictor, t.adapter_options(), where=f"tasks[{i}]")
+        for pi, p in enumerate(suite.perturbations):
+            adapter.check_perturbation(perts[p.id], f"perturbations[{pi}] on tasks[{i}] ({t.task})")
+        adapters.append(adapter)
         predictors.append(predictor)
-    perts = {p.id: make_perturbation(p.id, p.params) for p in suite.perturbations}
     run_id = options.run_id or f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{suite.name}"
     run_dir = options.out or options.reports_root / run_id
-    manifest = _manifest(loaded, predictors[0], perts, run_id, options)
+    manifest = _manifest(loaded, predictors, perts, run_id, options)
     _claim_run_dir(run_dir, manifest)
     parts = run_dir / "parts"
     parts.mkdir(parents=True, exist_ok=True)
@@ -150,58 +129,63 @@ def _run_unit(loaded: LoadedSuite, ti: int, lang: str, examples: list[Example], 
     cells = loaded.cells(ti, lang)
     progress = options.progress
     n = len(examples)
-    variants: dict[Cell, list[Variant]] = {}
-    tick = progress(f"perturb {spec.task}/{lang}", (len(cells) - 1) * n) if progress else None
+    groups: list[list[Variant]] = []
+    total = (len(cells) - 1) * n
+    tick = progress(f"perturb {spec.task}/{lang}", total) if progress else None
     done = 0
     for cell in cells:
         if cell.is_clean:
-            variants[cell] = [Variant(ex, ex.fields, False, 0.0, 0) for ex in examples]
+            groups.append([adapter.clean_variant(ex) for ex in examples])
             continue
         pert = perts[cell.perturbation]
-        variants[cell] = [perturb_example(ex, pert, cell, fields) for ex in examples]
+        groups.append([adapter.perturb(ex, pert, cell, fields) for ex in examples])
         done += n
         if tick:
-            tick(done, (len(cells) - 1) * n)
-    inputs = [adapter.to_inputs(v.fields) for cell in cells for v in variants[cell]]
-    tick = progress(f"predict {spec.task}/{lang}", len(set(inputs))) if progress else None
-    outputs = predictor.predict(inputs, tick)
-    preds = adapter.decode(outputs)
-    by_cell = {cell: preds[k * n:(k + 1) * n] for k, cell in enumerate(cells)}
-    clean_preds = by_cell[cells[0]]
-    labels = [ex.label for ex in examples]
-    idx = bootstrap_indices(n, suite.stats.bootstrap_samples, derive_seed(suite.seed, "bootstrap", spec.task, lang))
+            tick(done, total)
+    tick = progress(f"predict {spec.task}/{lang}", 0) if progress else None
+    preds = adapter.predict(predictor, groups, tick)
+    clean_variants, clean_preds = groups[0], preds[0]
+    clean_stats = adapter.example_stats(clean_variants, clean_preds)
+    counts = bootstrap_counts(bootstrap_indices(n, suite.stats.bootstrap_samples,
+                                                derive_seed(suite.seed, "bootstrap", spec.task, lang)))
+    clean_rec = [adapter.record_fields(v, p) for v, p in zip(clean_variants, clean_preds)]
     records, rows = [], []
-    for cell in cells:
-        vs, ps = variants[cell], by_cell[cell]
-        for ex, v, p, cp in zip(examples, vs, ps, clean_preds):
+    for cell, vs, ps in zip(cells, groups, preds):
+        stats = clean_stats if cell.is_clean else adapter.example_stats(vs, ps)
+        recs = clean_rec if cell.is_clean else [adapter.record_fields(v, p) for v, p in zip(vs, ps)]
+        for ex, v, rec, crec in zip(examples, vs, recs, clean_rec):
             changed = {f: v.fields[f] for f in fields if v.fields[f] != ex.fields[f]}
+            cmi = v.cmi if not np.isnan(v.cmi) else float(ex.meta.get("cmi", float("nan")))
             records.append({
                 "task": cell.task, "lang": lang, "perturbation": cell.perturbation, "severity": cell.severity,
-                "seed": cell.seed, "example_id": ex.id, "label": ex.label, "pred": p, "clean_pred": cp,
-                "correct": p == ex.label, "flipped": p != cp, "applied": v.applied, "edit_rate": v.edit_rate,
-                "words_edited": v.n_edited, "cmi": v.cmi,
+                "seed": cell.seed, "example_id": ex.id, "label": rec["label"], "pred": rec["pred"],
+                "clean_pred": crec["pred"], "correct": bool(rec["correct"]), "score": float(rec["score"]),
+                "flipped": rec["pred"] != crec["pred"], "applied": v.applied, "edit_rate": v.edit_rate,
+                "words_edited": v.n_edited, "cmi": cmi, "label_lost": v.label_lost,
                 "perturbed_fields": json.dumps(changed, ensure_ascii=False) if changed else "",
             })
-        rows.extend(_cell_rows(cell, adapter, labels, clean_preds, ps, vs, idx, suite.stats.confidence, predictor))
+        rows.extend(_cell_rows(cell, adapter, vs, ps, clean_stats, stats, records[-n:] if n else [], counts,
+                               suite.stats.confidence, predictor))
     return pd.DataFrame.from_records(records, columns=RECORD_COLUMNS), pd.DataFrame.from_records(rows)
 
 
-def _cell_rows(cell: Cell, adapter: TaskAdapter, labels, clean_preds, preds, variants, idx, confidence, predictor):
+def _cell_rows(cell: Cell, adapter: TaskAdapter, variants, preds, clean_stats, stats, records, counts,
+               confidence, predictor):
     lang = language_or_unknown(cell.lang)
-    y, pc = adapter.encode(labels, clean_preds)
-    _, pp = adapter.encode(labels, preds)
-    n = len(labels)
+    n = len(variants)
     n_applied = sum(v.applied for v in variants)
-    flip = float(np.mean([a != b for a, b in zip(preds, clean_preds)])) if n else float("nan")
+    flip = float(np.mean([r["flipped"] for r in records])) if n else float("nan")
     edit = float(np.mean([v.edit_rate for v in variants])) if n else float("nan")
-    cmis = [v.cmi for v in variants if not np.isnan(v.cmi)]
-    mean_cmi = float(np.mean(cmis)) if cmis else float("nan")  # NaN: the perturbation reports no CMI
-    clean_values = adapter.metric_values(labels, clean_preds)
-    values = adapter.metric_values(labels, preds)
+    cmis = [r["cmi"] for r in records if not np.isnan(r["cmi"])]
+    mean_cmi = float(np.mean(cmis)) if cmis else float("nan")  # NaN: neither data nor perturbation gives a CMI
+    with np.errstate(invalid="ignore", divide="ignore"):
+        clean_values = {k: float(v) for k, v in adapter.metrics_from_sums(clean_stats.sum(axis=0)).items()}
+        values = {k: float(v) for k, v in adapter.metrics_from_sums(stats.sum(axis=0)).items()}
     out = []
     for metric in adapter.metrics:
         hib = adapter.higher_is_better[metric]
-        ci = paired_bootstrap(metric, y, pc, pp, higher_is_better=hib, confidence=confidence, idx=idx)
+        fn = _metric_fn(adapter, metric)
+        ci = paired_bootstrap_sums(fn, clean_stats, stats, counts, higher_is_better=hib, confidence=confidence)
         value, clean = values[metric], clean_values[metric]
         drop = (clean - value) if hib else (value - clean)
         out.append({
@@ -212,19 +196,26 @@ def _cell_rows(cell: Cell, adapter: TaskAdapter, labels, clean_preds, preds, var
             "value": value, "ci_low": ci.value_low, "ci_high": ci.value_high, "clean_value": clean,
             "abs_drop": drop, "rel_drop": drop / clean if clean else float("nan"),
             "drop_ci_low": ci.drop_low, "drop_ci_high": ci.drop_high, "flip_rate": flip, "mean_edit_rate": edit,
-            "mean_cmi": mean_cmi,
+            "mean_cmi": mean_cmi, "n_label_lost": sum(v.label_lost for v in variants),
         })
     return out
 
 
-def _manifest(loaded: LoadedSuite, predictor: Predictor, perts: Mapping[str, Perturbation], run_id: str,
+def _metric_fn(adapter: TaskAdapter, metric: str):
+    return lambda sums: adapter.metrics_from_sums(sums)[metric]
+
+
+def _manifest(loaded: LoadedSuite, predictors: list[Predictor], perts: Mapping[str, Perturbation], run_id: str,
               options: RunOptions) -> dict[str, Any]:
     import torch
     import transformers
 
     suite = loaded.suite
-    describe = getattr(predictor, "describe", lambda: {"fingerprint": predictor.fingerprint})
-    checkpoint = describe()
+    described = [getattr(p, "describe", lambda p=p: {"fingerprint": p.fingerprint})() for p in predictors]
+    checkpoint = dict(described[0])
+    if len({d["fingerprint"] for d in described}) > 1:  # several checkpoints (one per task head)
+        checkpoint["fingerprint"] = hashlib.sha256("".join(d["fingerprint"] for d in described).encode()).hexdigest()
+        checkpoint["tasks"] = {t.task: d for t, d in zip(suite.tasks, described)}
     return {
         "run_id": run_id,
         "status": "running",

@@ -1,4 +1,10 @@
-"""Paired statistics: metrics on integer label arrays and paired bootstrap confidence intervals."""
+"""Paired statistics: metrics on integer label arrays and paired bootstrap confidence intervals.
+
+Every task metric is a function of *sums of per-example statistics* (accuracy: correct / 1; macro-F1:
+per-class tp, gold and predicted counts; entity F1: tp, predicted and gold entities; token accuracy:
+correct and total tokens; QA: EM, F1, 1). A bootstrap resample is then a vector of draw counts per
+example, and the resampled sums of all B resamples are one matrix product `counts @ stats`.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -62,6 +68,99 @@ def bootstrap_indices(n: int, samples: int, seed: int) -> np.ndarray:
     """`samples` resamples of range(n) with replacement, from a private generator."""
     rng = np.random.Generator(np.random.PCG64(seed))
     return rng.integers(0, n, size=(samples, n), dtype=np.int32)
+
+
+SumsMetricFn = Callable[[np.ndarray], np.ndarray]  # sums (..., k) -> metric values (...)
+
+
+def bootstrap_counts(idx: np.ndarray) -> np.ndarray:
+    """Draw counts per example for each resample: (B, n) float64, rows sum to n.
+
+    >>> bootstrap_counts(np.array([[0, 0, 2], [1, 2, 2]])).tolist()
+    [[2.0, 0.0, 1.0], [0.0, 1.0, 2.0]]
+    """
+    samples, n = idx.shape
+    counts = np.zeros((samples, n))
+    np.add.at(counts, (np.repeat(np.arange(samples), n), idx.reshape(-1)), 1.0)
+    return counts
+
+
+def paired_bootstrap_sums(
+    fn: SumsMetricFn,
+    stats_clean: np.ndarray,
+    stats_pert: np.ndarray,
+    counts: np.ndarray,
+    *,
+    higher_is_better: bool = True,
+    confidence: float = 0.95,
+) -> PairedCI:
+    """Percentile CIs of a perturbed value and its drop, from per-example statistics (n, k) and the
+    draw counts (B, n) of one shared resample set; `fn` maps summed statistics to the metric."""
+    if stats_clean.shape[0] == 0:
+        nan = float("nan")
+        return PairedCI(nan, nan, nan, nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        clean = fn(counts @ stats_clean)
+        pert = fn(counts @ stats_pert)
+    drop = clean - pert if higher_is_better else pert - clean
+    return _percentiles(pert, drop, confidence)
+
+
+def _percentiles(pert: np.ndarray, drop: np.ndarray, confidence: float) -> PairedCI:
+    alpha = (1.0 - confidence) / 2
+    q = [alpha, 1.0 - alpha]
+    ok_p, ok_d = pert[~np.isnan(pert)], drop[~np.isnan(drop)]
+    nan = float("nan")
+    v_lo, v_hi = np.quantile(ok_p, q) if len(ok_p) else (nan, nan)
+    d_lo, d_hi = np.quantile(ok_d, q) if len(ok_d) else (nan, nan)
+    return PairedCI(float(v_lo), float(v_hi), float(d_lo), float(d_hi))
+
+
+def ratio(num: int, den: int) -> SumsMetricFn:
+    """Metric = sums[num] / sums[den] (accuracy, token accuracy, mean EM/F1); NaN when the denominator is 0.
+
+    >>> ratio(0, 1)(np.array([[3.0, 4.0], [0.0, 0.0]])).tolist()
+    [0.75, nan]
+    """
+    def fn(sums: np.ndarray) -> np.ndarray:
+        d = sums[..., den]
+        return np.where(d > 0, sums[..., num] / np.where(d > 0, d, 1.0), np.nan)
+    return fn
+
+
+def f1_from_counts(tp: int, n_pred: int, n_gold: int) -> SumsMetricFn:
+    """Micro F1 = 2tp / (pred + gold) from summed counts (seqeval's entity F1); 0 when both are 0.
+
+    >>> f1_from_counts(0, 1, 2)(np.array([1.0, 2.0, 2.0])).item()
+    0.5
+    """
+    def fn(sums: np.ndarray) -> np.ndarray:
+        den = sums[..., n_pred] + sums[..., n_gold]
+        return np.where(den > 0, 2 * sums[..., tp] / np.where(den > 0, den, 1.0), 0.0)
+    return fn
+
+
+def macro_f1_from_counts(n_classes: int) -> SumsMetricFn:
+    """Macro-F1 from summed one-hot statistics laid out [gold (C) | pred (C) | tp (C)]; classes with no gold
+    and no prediction in the sample are left out, as scikit-learn's default does."""
+    c = n_classes
+
+    def fn(sums: np.ndarray) -> np.ndarray:
+        gold, pred, tp = sums[..., :c], sums[..., c:2 * c], sums[..., 2 * c:3 * c]
+        den = gold + pred
+        has = den > 0
+        f1 = np.where(has, 2 * tp / np.where(has, den, 1.0), 0.0)
+        return f1.sum(axis=-1) / np.maximum(has.sum(axis=-1), 1)
+    return fn
+
+
+def classification_stats(y: np.ndarray, p: np.ndarray, n_classes: int) -> np.ndarray:
+    """Per-example statistics [correct, 1, gold one-hot (C), pred one-hot (C), tp one-hot (C)]."""
+    n = len(y)
+    eye = np.eye(n_classes)
+    gold, pred = eye[y] if n else np.zeros((0, n_classes)), eye[p] if n else np.zeros((0, n_classes))
+    correct = (y == p).astype(float)[:, None]
+    return np.hstack([correct, np.ones((n, 1)), gold, pred, gold * pred])
 
 
 def paired_bootstrap(

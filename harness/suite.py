@@ -32,6 +32,11 @@ class DataSpec(_Strict):
     fields: dict[str, str] = Field(default_factory=dict)
     label_field: str | None = None
     id_field: str = "id"
+    # keep only rows whose column starts with the value ({lang} filled in), e.g. TyDiQA's one multilingual
+    # config: {id: "{lang_name}-"}
+    filter: dict[str, str] = Field(default_factory=dict)
+    # columns copied into each example's `meta` and on into records (e.g. a code-mixed set's `cmi`)
+    meta_fields: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _needs_location(self) -> "DataSpec":
@@ -51,6 +56,15 @@ class TaskSpec(_Strict):
     limit: int | None = Field(default=None, gt=0)
     label_map: dict[str, int | str] | None = None
     perturb_fields: list[str] | None = None
+    # extractive QA: leave the answer spans untouched (edit only the context around them)
+    protect_answers: bool = False
+    # task-type options checked by the adapter, e.g. QA {doc_stride, max_answer_length, n_best},
+    # retrieval {pool_layer}
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    def adapter_options(self) -> dict[str, Any]:
+        """Everything the task's adapter is built with."""
+        return {**self.options, "label_map": self.label_map, "protect_answers": self.protect_answers}
 
     @field_validator("label_map", mode="before")
     @classmethod

@@ -26,9 +26,10 @@ def test_ls_tasks_and_languages_json(capsys):
     xnli = next(t for t in tasks if t["id"] == "xnli")
     assert len(xnli["languages"]) == 15 and xnli["labels"] == ["entailment", "neutral", "contradiction"]
     langs = json.loads(run_cli(["ls", "languages", "--format", "json"], capsys)[1])
-    assert len(langs) == 50
+    assert len(langs) == 55  # 50 XTREME-R languages + 5 code-mixed pairs
     assert next(x for x in langs if x["id"] == "hi") == {"id": "hi", "name": "Hindi", "script": "Deva",
-                                                          "family": "Indo-European", "genus": "Indic"}
+                                                          "family": "Indo-European", "genus": "Indic", "tier": 4,
+                                                          "matrix": None, "embedded": None}
 
 
 def test_ls_unknown_thing_exits_2(capsys):

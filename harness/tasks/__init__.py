@@ -1,4 +1,6 @@
-"""Task recipes (datasets and their fields/labels) and TaskAdapters (one per task type)."""
-from .base import TASKS, TaskAdapter, TaskRecipe, get_recipe, make_adapter
+"""Task recipes and adapters (one adapter module per task type)."""
+from .base import (ADAPTERS, TASKS, TaskAdapter, TaskRecipe, adapter_class, get_recipe, make_adapter,
+                   perturb_text_fields)
 
-__all__ = ["TASKS", "TaskAdapter", "TaskRecipe", "get_recipe", "make_adapter"]
+__all__ = ["ADAPTERS", "TASKS", "TaskAdapter", "TaskRecipe", "adapter_class", "get_recipe", "make_adapter",
+           "perturb_text_fields"]

@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
 from ..errors import ConfigError
-from ..stats import accuracy, macro_f1
-from .base import TaskAdapter, TaskRecipe
+from ..stats import classification_stats, macro_f1_from_counts, ratio
+from ..types import Variant
+from .base import ADAPTERS, ProgressFn, TaskAdapter, TaskRecipe
+
+if TYPE_CHECKING:
+    from ..predictor import Predictor
 
 _GENERIC = re.compile(r"^label_\d+$", re.IGNORECASE)
 
@@ -68,21 +72,27 @@ def _from_label_map(dataset_labels, id2label, by_name, label_map, where) -> dict
     return mapping
 
 
+@ADAPTERS.register("sequence_classification")
 class SequenceClassificationAdapter(TaskAdapter):
     """One or two text fields -> one label; metrics accuracy and macro-F1."""
 
+    task_type = "sequence_classification"
     head = "sequence_classification"
     metrics = ("accuracy", "macro_f1")
     higher_is_better = {"accuracy": True, "macro_f1": True}
 
-    def __init__(self, recipe: TaskRecipe, id2label: Mapping[int, str], label_map: Mapping[str, Any] | None, where: str = "task"):
+    def __init__(self, recipe: TaskRecipe, predictor: "Predictor", options: Mapping[str, Any], where: str = "task"):
         if len(recipe.fields) not in (1, 2):
             raise ConfigError(f"{where}: sequence classification takes 1 or 2 text fields, recipe has {recipe.fields}")
         self.recipe = recipe
-        self.class_to_label = reconcile_labels(recipe.label_names, id2label, label_map, where)
+        id2label = predictor.id2label
+        self.class_to_label = reconcile_labels(recipe.label_names, id2label, options.get("label_map"), where)
         n = max(id2label) + 1 if id2label else 0
         # classes with no dataset label can still be predicted; they are never correct
         self._decode_table = np.array([self.class_to_label.get(i, f"model:{id2label.get(i, i)}") for i in range(n)], dtype=object)
+        self._vocab = {lab: i for i, lab in enumerate(dict.fromkeys([*recipe.label_names, *self._decode_table]))}
+        self._macro = macro_f1_from_counts(len(self._vocab))
+        self._acc = ratio(0, 1)
 
     def to_inputs(self, fields: Mapping[str, str]) -> tuple[str, ...]:
         return tuple(fields[f] for f in self.recipe.fields)
@@ -90,13 +100,29 @@ class SequenceClassificationAdapter(TaskAdapter):
     def decode(self, outputs: np.ndarray) -> list[str]:
         return list(self._decode_table[np.asarray(outputs).argmax(axis=-1)])
 
-    def metric_values(self, labels: Sequence[str], preds: Sequence[str]) -> dict[str, float]:
-        y, p = self.encode(labels, preds)
-        return {"accuracy": accuracy(y, p), "macro_f1": macro_f1(y, p)}
+    def predict(self, predictor: "Predictor", groups: Sequence[Sequence[Variant]],
+                progress: ProgressFn | None = None) -> list[list[str]]:
+        inputs = [self.to_inputs(v.fields) for g in groups for v in g]
+        preds = self.decode(predictor.predict(inputs, progress)) if inputs else []
+        return split_groups(preds, groups)
 
-    def encode(self, labels: Sequence[str], preds: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Labels and predictions as integer arrays over one shared vocabulary."""
-        vocab = {lab: i for i, lab in enumerate(self.recipe.label_names)}
-        for lab in list(labels) + list(preds):
-            vocab.setdefault(lab, len(vocab))
-        return np.array([vocab[x] for x in labels]), np.array([vocab[x] for x in preds])
+    def example_stats(self, variants: Sequence[Variant], preds: Sequence[str]) -> np.ndarray:
+        y = np.array([self._vocab[v.gold] for v in variants], dtype=int)
+        p = np.array([self._vocab[x] for x in preds], dtype=int)
+        return classification_stats(y, p, len(self._vocab))
+
+    def metrics_from_sums(self, sums: np.ndarray) -> dict[str, np.ndarray]:
+        return {"accuracy": self._acc(sums), "macro_f1": self._macro(sums[..., 2:])}
+
+    def record_fields(self, variant: Variant, pred: str) -> dict[str, Any]:
+        ok = pred == variant.gold
+        return {"label": variant.gold, "pred": pred, "score": float(ok), "correct": ok}
+
+
+def split_groups(flat: Sequence[Any], groups: Sequence[Sequence[Any]]) -> list[list[Any]]:
+    """Cut a flat list of predictions back into one list per group (cell)."""
+    out, k = [], 0
+    for g in groups:
+        out.append(list(flat[k:k + len(g)]))
+        k += len(g)
+    return out
