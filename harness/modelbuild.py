@@ -222,10 +222,55 @@ def build_classifier(
         id2label=dict(enumerate(label_names)),
         label2id={name: i for i, name in enumerate(label_names)},
     )
+    return _save_new(XLMRobertaForSequenceClassification, config, tokenizer, out_dir, seed)
+
+
+TINY_HEADS = {
+    "sequence_classification": "XLMRobertaForSequenceClassification",
+    "token_classification": "XLMRobertaForTokenClassification",
+    "question_answering": "XLMRobertaForQuestionAnswering",
+    "multiple_choice": "XLMRobertaForMultipleChoice",
+    "encoder": "XLMRobertaModel",
+}
+
+
+def build_tiny_model(
+    out_dir: Path,
+    tokenizer_dir: Path,
+    head: str,
+    label_names: Sequence[str] = (),
+    *,
+    hidden_size: int = 32,
+    num_layers: int = 1,
+    heads: int = 2,
+    seed: int = 0,
+) -> Path:
+    """A randomly initialised small XLM-R with the given head (see TINY_HEADS), saved like a real checkpoint
+    (safetensors + tokenizer) so it loads through the same code path. Test fixtures use it for the task
+    types whose behaviour, not accuracy, is under test."""
+    import transformers
+    from transformers import AutoTokenizer, XLMRobertaConfig
+
+    if head not in TINY_HEADS:
+        raise CheckpointError(f"unknown head {head!r} (known: {sorted(TINY_HEADS)})")
+    tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
+    labels = dict(enumerate(label_names)) if label_names else {0: "LABEL_0", 1: "LABEL_1"}
+    config = XLMRobertaConfig(
+        vocab_size=len(tokenizer), hidden_size=hidden_size, num_hidden_layers=num_layers,
+        num_attention_heads=heads, intermediate_size=4 * hidden_size, max_position_embeddings=514,
+        type_vocab_size=1, pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id, id2label=labels, label2id={n: i for i, n in labels.items()},
+    )
+    return _save_new(getattr(transformers, TINY_HEADS[head]), config, tokenizer, out_dir, seed)
+
+
+def _save_new(model_cls: Any, config: Any, tokenizer: Any, out_dir: Path, seed: int) -> Path:
+    import torch
+
     # Weight init draws from torch's global generator; fork it so callers' RNG state is untouched.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = XLMRobertaForSequenceClassification(config)
+        model = model_cls(config)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with _no_hf_progress_bars():

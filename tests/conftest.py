@@ -59,3 +59,44 @@ def tiny_classifier_dir(
     train = load_nli_pairs(shared_data / "xtreme_r" / "xnli_train" / "en.jsonl", 128)
     fine_tune(model_dir, train, epochs=20, batch_size=8, lr=3e-3, seed=0)
     return model_dir
+
+
+PANX_TAGS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC")
+UPOS_TAGS = ("ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN", "PUNCT",
+             "SCONJ", "SYM", "VERB", "X")
+
+
+def _tiny(tmp_path_factory, tokenizer_dir: Path, head: str, labels=(), seed: int = 0) -> Path:
+    from harness.modelbuild import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp(f"tiny-{head}"), tokenizer_dir, head, labels, seed=seed)
+
+
+@pytest.fixture(scope="session")
+def tiny_ner_dir(tmp_path_factory: pytest.TempPathFactory, tiny_tokenizer_dir: Path) -> Path:
+    """Untrained 1-layer XLM-R token classifier with the PAN-X IOB2 tags."""
+    return _tiny(tmp_path_factory, tiny_tokenizer_dir, "token_classification", PANX_TAGS)
+
+
+@pytest.fixture(scope="session")
+def tiny_pos_dir(tmp_path_factory: pytest.TempPathFactory, tiny_tokenizer_dir: Path) -> Path:
+    """Untrained 1-layer XLM-R token classifier with the 17 UPOS tags."""
+    return _tiny(tmp_path_factory, tiny_tokenizer_dir, "token_classification", UPOS_TAGS)
+
+
+@pytest.fixture(scope="session")
+def tiny_qa_dir(tmp_path_factory: pytest.TempPathFactory, tiny_tokenizer_dir: Path) -> Path:
+    """Untrained 1-layer XLM-R extractive QA model (start/end head)."""
+    return _tiny(tmp_path_factory, tiny_tokenizer_dir, "question_answering")
+
+
+@pytest.fixture(scope="session")
+def tiny_choice_dir(tmp_path_factory: pytest.TempPathFactory, tiny_tokenizer_dir: Path) -> Path:
+    """Untrained 1-layer XLM-R multiple-choice model."""
+    return _tiny(tmp_path_factory, tiny_tokenizer_dir, "multiple_choice")
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder_dir(tmp_path_factory: pytest.TempPathFactory, tiny_tokenizer_dir: Path) -> Path:
+    """Untrained 1-layer XLM-R encoder (no head), for retrieval."""
+    return _tiny(tmp_path_factory, tiny_tokenizer_dir, "encoder")
