@@ -180,9 +180,18 @@ def as_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-TASKS: Registry[TaskRecipe] = Registry("task", builtin_modules=("harness.tasks.recipes",))
-ADAPTERS: Registry[type[TaskAdapter]] = Registry(
-    "task type", builtin_modules=("harness.tasks.classification",))
+def _package_modules() -> tuple[str, ...]:
+    """Every module of harness.tasks: each registers its adapter (one per task type) and/or recipes."""
+    import pkgutil
+    from pathlib import Path
+
+    here = Path(__file__).parent
+    return tuple(f"{__package__}.{m.name}" for m in sorted(pkgutil.iter_modules([str(here)]), key=lambda m: m.name)
+                 if m.name != "base")
+
+
+TASKS: Registry[TaskRecipe] = Registry("task", builtin_modules=_package_modules())
+ADAPTERS: Registry[type[TaskAdapter]] = Registry("task type", builtin_modules=_package_modules())
 
 
 def get_recipe(name: str) -> TaskRecipe:
