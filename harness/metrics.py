@@ -1,8 +1,9 @@
 """Task metrics as pure functions, matching the official scorers XTREME uses (values are fractions in [0,1]).
 
-Classification accuracy; token accuracy; seqeval entity precision/recall/F1 (IOB2, default mode, as
-XTREME's `evaluate.py`); SQuAD v1.1 exact match / F1 (XQuAD, TyDiQA-GoldP) and MLQA's language-aware
-variant (`mlqa_evaluation_v1.py`: Unicode punctuation, per-language articles, mixed segmentation for zh).
+Classification accuracy; token accuracy; entity precision/recall/F1 over chunks, either as seqeval >= 1.0 scores
+them (IOB2, default mode) or as XTREME's `evaluate.py` does (seqeval 0.0.12's chunking, `chunking="xtreme"`);
+SQuAD v1.1 exact match / F1 (XQuAD, TyDiQA-GoldP) and MLQA's language-aware variant (`mlqa_evaluation_v1.py`:
+Unicode punctuation, per-language articles, mixed segmentation for zh).
 """
 from __future__ import annotations
 
@@ -68,29 +69,100 @@ def token_accuracy(gold_seqs: Sequence[Sequence[str]], pred_seqs: Sequence[Seque
     return sum(g == p for g, p in pairs) / len(pairs)
 
 
-def entity_scores(gold_seqs: Sequence[Sequence[str]], pred_seqs: Sequence[Sequence[str]]) -> dict[str, float]:
-    """seqeval micro precision, recall and F1 over entity chunks (IOB2, default mode), as XTREME scores PAN-X.
+ENTITY_CHUNKINGS = ("seqeval", "xtreme")
+
+
+def entity_scores(gold_seqs: Sequence[Sequence[str]], pred_seqs: Sequence[Sequence[str]],
+                  chunking: str = "seqeval") -> dict[str, float]:
+    """Micro precision, recall and F1 over entity chunks.
+
+    `chunking="seqeval"`: seqeval >= 1.0 (our dependency), IOB2 default mode. `chunking="xtreme"`: the chunks and
+    formulas of seqeval 0.0.12, which XTREME's `evaluate.py` ran when its expected scores were recorded (see
+    `xtreme_chunks`). Both agree on well-formed `B-`/`I-` tags; they differ on tags without a prefix (UD-POS).
 
     >>> entity_scores([["B-PER", "I-PER", "O"]], [["B-PER", "O", "O"]])
     {'precision': 0.0, 'recall': 0.0, 'f1': 0.0}
+    >>> entity_scores([["CCONJ"]], [["SCONJ"]])["f1"], entity_scores([["CCONJ"]], [["SCONJ"]], "xtreme")["f1"]
+    (1.0, 0.0)
     """
+    _check_seqs(gold_seqs, pred_seqs)
+    if chunking == "xtreme":
+        return _xtreme_entity_scores(gold_seqs, pred_seqs)
+    if chunking != "seqeval":
+        raise ValueError(f"chunking must be one of {ENTITY_CHUNKINGS}, got {chunking!r}")
     from seqeval.metrics import f1_score, precision_score, recall_score
 
-    _check_seqs(gold_seqs, pred_seqs)
     y, p = [list(s) for s in gold_seqs], [list(s) for s in pred_seqs]
-    with warnings.catch_warnings():  # bare tags (UD-POS, as XTREME scores it) are chunks of their own
+    with warnings.catch_warnings():  # bare tags (UD-POS) are chunks of their own
         warnings.filterwarnings("ignore", message=".*seems not to be NE tag", category=UserWarning)
         warnings.filterwarnings("ignore", message=".*ill-defined")  # no entities: seqeval's documented 0.0
         return {"precision": float(precision_score(y, p)), "recall": float(recall_score(y, p)), "f1": float(f1_score(y, p))}
 
 
-def entity_f1(gold_seqs: Sequence[Sequence[str]], pred_seqs: Sequence[Sequence[str]]) -> float:
-    """seqeval micro F1 over entity chunks (IOB2, default mode).
+# seqeval 0.0.12's chunker reads the first character of a tag as its position letter and the text after the last
+# "-" (the whole tag if it has none) as its chunk type. "NOUN" is letter "N", type "NOUN"; seqeval >= 1.0 takes
+# the type of a bare tag to be the rest after its first character ("OUN"), so CCONJ and SCONJ share type "CONJ".
+_CLOSE_AFTER = frozenset("ES")      # a chunk always ends after an E or S letter
+_INSIDE = frozenset("BI")           # after B or I, a chunk ends when the next letter is one of _BREAK
+_BREAK = frozenset("BSO")
+_OPEN = frozenset("BS")             # B and S always start a chunk
+_OPEN_IF = frozenset("EI")          # E and I start one when the previous letter is one of _OPEN_AFTER
+_OPEN_AFTER = frozenset("ESO")
+_NEUTRAL = frozenset("O.")          # letters for which a type change neither ends (as previous) nor starts (as current)
+
+
+def _letter_and_type(tag: str) -> tuple[str, str]:
+    if not tag:
+        raise DataError("empty tag")
+    return tag[0], tag.rsplit("-", 1)[-1]
+
+
+def xtreme_chunks(seqs: Sequence[Sequence[str]]) -> list[tuple[str, int, int]]:
+    """Chunks `(type, first, last)` as seqeval 0.0.12's `get_entities` finds them in a list of sentences.
+
+    Positions count through all sentences with one "O" after each (so every sentence's chunks are closed by it,
+    and a sentence of n tags advances the position by n + 1). Independently written from that version's rules:
+    a chunk ends before the current tag when the previous letter is E or S, or is B/I followed by B, S or O, or
+    when the type changes after a letter other than O and "."; a chunk starts at the current tag when its
+    letter is B or S, or is E/I after E, S or O, or when the type changes to a letter other than O and ".".
+
+    >>> xtreme_chunks([["NOUN", "NOUN", "SCONJ", "SCONJ", "VERB"], ["B-PER", "I-PER", "O", "X"]])
+    [('NOUN', 0, 1), ('SCONJ', 2, 2), ('SCONJ', 3, 3), ('VERB', 4, 4), ('PER', 6, 7), ('X', 9, 9)]
+    """
+    stream = [t for sent in seqs for t in (*sent, "O")] + ["O"]
+    chunks: list[tuple[str, int, int]] = []
+    prev_letter, prev_type, begin = "O", "", 0
+    for i, tag in enumerate(stream):
+        letter, type_ = _letter_and_type(tag)
+        changed = prev_type != type_
+        if (prev_letter in _CLOSE_AFTER or (prev_letter in _INSIDE and letter in _BREAK)
+                or (changed and prev_letter not in _NEUTRAL)):
+            chunks.append((prev_type, begin, i - 1))
+        if (letter in _OPEN or (letter in _OPEN_IF and prev_letter in _OPEN_AFTER)
+                or (changed and letter not in _NEUTRAL)):
+            begin = i
+        prev_letter, prev_type = letter, type_
+    return chunks
+
+
+def _xtreme_entity_scores(gold_seqs: Sequence[Sequence[str]], pred_seqs: Sequence[Sequence[str]]) -> dict[str, float]:
+    gold, pred = set(xtreme_chunks(gold_seqs)), set(xtreme_chunks(pred_seqs))
+    correct = len(gold & pred)
+    # seqeval 0.0.12's arithmetic: F1 = 2PR/(P+R) from the float P and R (not 2tp/(pred+gold)); 0 for 0/0
+    precision = correct / len(pred) if pred else 0.0
+    recall = correct / len(gold) if gold else 0.0
+    f1_value = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1_value}
+
+
+def entity_f1(gold_seqs: Sequence[Sequence[str]], pred_seqs: Sequence[Sequence[str]],
+              chunking: str = "seqeval") -> float:
+    """Micro F1 over entity chunks (`entity_scores`; default: seqeval >= 1.0, IOB2, default mode).
 
     >>> entity_f1([["B-LOC", "O"], ["B-PER"]], [["B-LOC", "O"], ["O"]])
     0.6666666666666666
     """
-    return entity_scores(gold_seqs, pred_seqs)["f1"]
+    return entity_scores(gold_seqs, pred_seqs, chunking)["f1"]
 
 
 def normalize_answer(text: str, lang: str | None = None) -> str:

@@ -6,7 +6,8 @@
 | panx, udpos | `.tsv`: one tag per line (or `token<TAB>tag`), a blank line between sentences; `.jsonl`: `{"id", "tags"}` |
 | xquad, mlqa, tydiqa | `.json`: `{question id: answer}` / SQuAD v1.1 dataset; `.jsonl`: `{"id", "pred"}` / `{"id", "answers"}` |
 
-Values are fractions in [0,1] (XTREME prints them ×100).
+Values are fractions in [0,1] (XTREME prints them ×100). On XTREME's mock_test_data every value equals the one
+google-research/xtreme's `evaluate.py` gives ×1/100 (tests/test_score.py; `benchmarks/xtreme_parity.py`).
 """
 from __future__ import annotations
 
@@ -28,8 +29,9 @@ _REF_KEYS = ("label", "tags", "answers")
 def score_files(task: str, lang: str, predictions: Path | str, references: Path | str) -> dict[str, float]:
     """Metrics of the predictions file against the references file for `task` in `lang`.
 
-    Classification: accuracy. PAN-X: precision, recall, f1 (seqeval, as XTREME) and token accuracy.
-    UD-POS: accuracy (over all tokens) and XTREME's seqeval precision/recall/f1 on the bare POS tags.
+    Classification: accuracy. PAN-X and UD-POS: precision, recall, f1 over chunks as XTREME's `evaluate.py`
+    computes them (seqeval 0.0.12's chunking, `metrics.entity_scores(..., chunking="xtreme")`; for UD-POS the
+    chunks are runs of one bare POS tag, SCONJ and SYM one token each), and accuracy over all tokens.
     QA: exact_match and f1 (SQuAD v1.1 normalisation; MLQA's language-aware one for mlqa).
     """
     if task not in TASKS:
@@ -41,7 +43,7 @@ def score_files(task: str, lang: str, predictions: Path | str, references: Path 
     if task in TAGGING_TASKS:
         pseqs, gseqs = _paired(read_tags(pred_path), read_tags(ref_path), pred_path, ref_path)
         _check_tokens(pseqs, gseqs, pred_path, ref_path)
-        scores = metrics.entity_scores(gseqs, pseqs)
+        scores = metrics.entity_scores(gseqs, pseqs, chunking="xtreme")
         scores["accuracy"] = metrics.token_accuracy(gseqs, pseqs)
         return scores
     answers = read_qa_predictions(pred_path)

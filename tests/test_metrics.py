@@ -1,11 +1,12 @@
-"""harness.metrics: exact hand-computed values (seqeval IOB2 chunks; SQuAD and MLQA EM/F1, zh and ar included)."""
+"""harness.metrics: exact hand-computed values (seqeval IOB2 chunks, XTREME's seqeval-0.0.12 chunks; SQuAD and MLQA
+EM/F1, zh and ar included)."""
 from __future__ import annotations
 
 import pytest
 
 from harness.errors import DataError
 from harness.metrics import (accuracy, entity_f1, entity_scores, exact_match, f1, normalize_answer, qa_scores,
-                             token_accuracy)
+                             token_accuracy, xtreme_chunks)
 
 
 def test_accuracy_and_token_accuracy():
@@ -33,6 +34,36 @@ def test_entity_f1_default_mode_accepts_a_leading_I_tag():
     # seqeval's default (conlleval) mode, as XTREME: I-PER after O opens a PER chunk; strict mode would not
     assert entity_f1([["B-PER", "I-PER", "O"]], [["I-PER", "I-PER", "O"]]) == 1.0
     assert entity_f1([["O", "O"]], [["O", "O"]]) == 0.0  # no entities anywhere: seqeval's 0
+
+
+def test_xtreme_chunks_of_bare_pos_tags():
+    # letter = first character, type = whole tag: runs of one tag are one chunk, except S-letter tags (SCONJ, SYM),
+    # which close after one token; a blank "O" after each sentence shifts the next one by its length + 1
+    assert xtreme_chunks([["NOUN", "NOUN", "VERB"], ["SCONJ", "SCONJ", "INTJ", "INTJ"]]) == [
+        ("NOUN", 0, 1), ("VERB", 2, 2), ("SCONJ", 4, 4), ("SCONJ", 5, 5), ("INTJ", 6, 7)]
+    # IOB2 as seqeval: I- after O opens a chunk, B- after I- of the same type opens a new one
+    assert xtreme_chunks([["I-PER", "B-PER", "I-PER", "O", "B-LOC"]]) == [("PER", 0, 0), ("PER", 1, 2), ("LOC", 4, 4)]
+    # type = text after the last "-" (seqeval >= 1.0: after the first)
+    assert xtreme_chunks([["B-A-X", "I-B-X"]]) == [("X", 0, 1)]
+    with pytest.raises(DataError, match="empty tag"):
+        xtreme_chunks([["NOUN", ""]])
+
+
+def test_xtreme_chunking_scores_vs_seqeval():
+    gold = [["NOUN", "NOUN", "CCONJ", "VERB"]]  # NOUN 0-1, CCONJ 2, VERB 3
+    pred = [["NOUN", "NOUN", "SCONJ", "VERB"]]  # NOUN 0-1, SCONJ 2, VERB 3
+    assert entity_scores(gold, pred, "xtreme") == {"precision": 2 / 3, "recall": 2 / 3, "f1": 2 / 3}
+    # seqeval >= 1.0 types a bare tag by all but its first letter: CCONJ and SCONJ are both "CONJ"
+    assert entity_scores(gold, pred) == {"precision": 1.0, "recall": 1.0, "f1": 1.0}
+    # P 1/3, R 1/1: F1 as 2PR/(P+R) from the float P and R (seqeval 0.0.12), here 0.5 either way
+    s = entity_scores([["B-PER", "O", "O"]], [["B-PER", "B-LOC", "B-ORG"]], "xtreme")
+    assert s == {"precision": 1 / 3, "recall": 1.0, "f1": 2 * (1 / 3) / (1 / 3 + 1)}
+    assert entity_scores([["O"]], [["O"]], "xtreme") == {"precision": 0.0, "recall": 0.0, "f1": 0.0}
+    # on IOB2 the two modes agree
+    gold, pred = [["B-LOC", "O"], ["B-PER", "I-PER"]], [["B-LOC", "B-MISC"], ["I-PER", "I-PER"]]
+    assert entity_scores(gold, pred, "xtreme") == entity_scores(gold, pred)
+    with pytest.raises(ValueError, match="chunking must be one of"):
+        entity_scores(gold, pred, "conll")
 
 
 def test_length_mismatches_raise_data_error():
