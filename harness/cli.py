@@ -474,7 +474,8 @@ def demo(
 
 @app.command()
 def score(
-    task: str = typer.Option(..., "--task", "-t", help="xnli | pawsx | xcopa | panx | udpos | xquad | mlqa | tydiqa"),
+    task: str = typer.Option(..., "--task", "-t", help="xnli | pawsx | xcopa | panx | udpos | xquad | mlqa | tydiqa"
+                             " | bucc2018 | tatoeba | mewslix"),
     lang: str = typer.Option(..., "--lang", "-l", help="Language code (MLQA's answer normalisation depends on it)."),
     predictions: Path = typer.Option(..., "--predictions", help="Predictions file (XTREME submission format or JSONL)."),
     references: Path = typer.Option(..., "--references", help="Gold file (XTREME label format, SQuAD JSON or JSONL)."),

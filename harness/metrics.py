@@ -249,6 +249,90 @@ def qa_scores(predictions: Sequence[str], golds: Sequence[Sequence[str]], lang: 
             "f1": sum(f1(p, g, lang) for p, g in zip(predictions, golds)) / n}
 
 
+def _ranking(retrieved: object) -> Sequence:
+    # one retrieved id (a string or an integer) is a ranking of length one
+    return [retrieved] if isinstance(retrieved, (str, int)) else retrieved  # type: ignore[return-value]
+
+
+def retrieval_accuracy(gold: Sequence, retrieved: Sequence, k: int = 1) -> float:
+    """Share of queries whose gold id is among the first `k` retrieved ids (k=1: Tatoeba's accuracy, P@1).
+
+    `retrieved[i]` is query i's ranking (best first) or just its top id. Ids are compared as given (XTREME's
+    evaluate.py compares Tatoeba's indices as strings, so "07" is not "7").
+
+    >>> retrieval_accuracy(["3", "0", "7"], ["3", "1", "7"])
+    0.6666666666666666
+    >>> retrieval_accuracy(["3", "0"], [["3", "5"], ["1", "0"]], k=2)
+    1.0
+    """
+    _same_length(gold, retrieved, "queries", "rankings")
+    if not gold:
+        raise DataError("retrieval_accuracy: no queries")
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    hits = sum(g in _ranking(r)[:k] for g, r in zip(gold, retrieved))
+    return hits / len(gold)
+
+
+def average_precision_at_k(relevant: object, ranking: Sequence, k: int) -> float:
+    """Average precision of one ranking over its first `k` entries: the mean, over the relevant ids, of the
+    precision at the rank where each is first retrieved (0 for one not in the top k), normalised by
+    min(#relevant, k) so that a perfect top k scores 1. With one relevant id it is 1/rank (0 past rank k), the
+    reciprocal rank Mewsli-X reports as MAP@k.
+
+    >>> average_precision_at_k("Q7", ["Q1", "Q2", "Q7"], k=20)
+    0.3333333333333333
+    >>> average_precision_at_k({"a", "b"}, ["a", "x", "b", "a"], k=3)  # (1/1 + 2/3) / 2
+    0.8333333333333333
+    """
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    gold = {relevant} if isinstance(relevant, (str, int)) else set(relevant)  # type: ignore[arg-type]
+    if not gold:
+        raise DataError("average_precision_at_k: no relevant ids")
+    found: set = set()
+    total = 0.0
+    for rank, item in enumerate(_ranking(ranking)[:k], 1):
+        if item in gold and item not in found:  # a repeated relevant id counts once, where first retrieved
+            found.add(item)
+            total += len(found) / rank
+    return total / min(len(gold), k)
+
+
+def mean_average_precision_at_k(relevant: Sequence, rankings: Sequence, k: int = 20) -> float:
+    """MAP@k: the mean over queries of `average_precision_at_k`. `relevant[i]` is query i's relevant id (or a
+    collection of them), `rankings[i]` its retrieved ids, best first. Mewsli-X (XTREME-R) reports MAP@20 with one
+    gold entity per mention, i.e. the mean reciprocal rank within the top 20.
+
+    >>> mean_average_precision_at_k(["Q1", "Q2"], [["Q1", "Q9"], ["Q9", "Q8", "Q7", "Q2"]], k=20)  # (1 + 1/4) / 2
+    0.625
+    """
+    _same_length(relevant, rankings, "queries", "rankings")
+    if not relevant:
+        raise DataError("mean_average_precision_at_k: no queries")
+    return sum(average_precision_at_k(g, r, k) for g, r in zip(relevant, rankings)) / len(relevant)
+
+
+def pair_scores(gold_pairs: Sequence[tuple], predicted_pairs: Sequence[tuple]) -> dict[str, float]:
+    """Precision, recall and F1 of a set of predicted pairs against the gold pairs (BUCC 2018 bitext mining:
+    (source sentence id, target sentence id); duplicates count once and a pair's order matters).
+
+    XTREME's arithmetic: P = correct/#predicted, R = correct/#gold, F1 = 2PR/(P+R) from the float P and R; all
+    three 0 when no predicted pair is gold (no prediction at all included).
+
+    >>> pair_scores([("de-1", "en-1"), ("de-2", "en-2")], [("de-1", "en-1"), ("de-2", "en-3"), ("de-3", "en-3")])
+    {'precision': 0.3333333333333333, 'recall': 0.5, 'f1': 0.4}
+    """
+    gold, pred = {tuple(p) for p in gold_pairs}, {tuple(p) for p in predicted_pairs}
+    if not gold:
+        raise DataError("pair_scores: no gold pairs")
+    correct = len(gold & pred)
+    if not correct:
+        return {"precision": 0.0, "recall": 0.0, "f1": 0.0}
+    precision, recall = correct / len(pred), correct / len(gold)
+    return {"precision": precision, "recall": recall, "f1": 2 * precision * recall / (precision + recall)}
+
+
 def _same_length(a: Sequence, b: Sequence, what_a: str, what_b: str) -> None:
     if len(a) != len(b):
         raise DataError(f"{len(a)} {what_a} but {len(b)} {what_b}")

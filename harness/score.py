@@ -5,6 +5,9 @@
 | xnli, pawsx, xcopa | `.tsv`/`.txt`: one label per line; `.jsonl`: rows `{"id", "pred"}` / `{"id", "label"}` |
 | panx, udpos | `.tsv`: one tag per line (or `token<TAB>tag`), a blank line between sentences; `.jsonl`: `{"id", "tags"}` |
 | xquad, mlqa, tydiqa | `.json`: `{question id: answer}` / SQuAD v1.1 dataset; `.jsonl`: `{"id", "pred"}` / `{"id", "answers"}` |
+| bucc2018 | `.tsv`: one `source id<TAB>target id` pair per line, both files (blank lines skipped) |
+| tatoeba | `.tsv`: one retrieved / gold target index per line; `.jsonl`: `{"id", "pred"}` / `{"id", "label"}` |
+| mewslix | `.json`: `{mention id: [entity ids, best first]}` / `{mention id: [gold entity id]}` |
 
 Values are fractions in [0,1] (XTREME prints them ×100). On XTREME's mock_test_data every value equals the one
 google-research/xtreme's `evaluate.py` gives ×1/100 (tests/test_score.py; `benchmarks/xtreme_parity.py`).
@@ -21,7 +24,10 @@ from .errors import ConfigError, DataError
 CLASSIFICATION_TASKS = ("xnli", "pawsx", "xcopa")
 TAGGING_TASKS = ("panx", "udpos")
 QA_TASKS = ("xquad", "mlqa", "tydiqa")
-TASKS = CLASSIFICATION_TASKS + TAGGING_TASKS + QA_TASKS
+RETRIEVAL_TASKS = ("bucc2018", "tatoeba", "mewslix")
+TASKS = CLASSIFICATION_TASKS + TAGGING_TASKS + QA_TASKS + RETRIEVAL_TASKS
+# Mewsli-X (XTREME-R) scores the top MEWSLIX_K retrieved entities of each mention
+MEWSLIX_K = 20
 _PRED_KEYS = ("pred", "prediction", "label", "tags", "answer")
 _REF_KEYS = ("label", "tags", "answers")
 
@@ -33,6 +39,9 @@ def score_files(task: str, lang: str, predictions: Path | str, references: Path 
     computes them (seqeval 0.0.12's chunking, `metrics.entity_scores(..., chunking="xtreme")`; for UD-POS the
     chunks are runs of one bare POS tag, SCONJ and SYM one token each), and accuracy over all tokens.
     QA: exact_match and f1 (SQuAD v1.1 normalisation; MLQA's language-aware one for mlqa).
+    BUCC 2018: precision, recall, f1 of the set of predicted sentence pairs against the gold pairs.
+    Tatoeba: accuracy, the share of source sentences whose retrieved index is the gold one.
+    Mewsli-X: map@20, mean average precision of each mention's top 20 entities (one gold entity: 1/rank).
     """
     if task not in TASKS:
         raise ConfigError(f"unknown task {task!r}; scorable tasks: {', '.join(TASKS)}")
@@ -46,15 +55,34 @@ def score_files(task: str, lang: str, predictions: Path | str, references: Path 
         scores = metrics.entity_scores(gseqs, pseqs, chunking="xtreme")
         scores["accuracy"] = metrics.token_accuracy(gseqs, pseqs)
         return scores
+    if task == "bucc2018":
+        gold_pairs = [v for _, _, v in read_pairs(ref_path)]
+        if not gold_pairs:
+            raise DataError(f"{ref_path}: no gold pairs")
+        return metrics.pair_scores(gold_pairs, [v for _, _, v in read_pairs(pred_path)])
+    if task == "tatoeba":
+        preds, labels = _paired(read_labels(pred_path), read_labels(ref_path), pred_path, ref_path)
+        return {"accuracy": metrics.retrieval_accuracy(labels, preds)}
+    if task == "mewslix":
+        rankings, entities = read_rankings(pred_path), read_entity_references(ref_path)
+        _check_ids(rankings, entities, pred_path, ref_path, "mention")
+        ids = list(entities)
+        return {f"map@{MEWSLIX_K}": metrics.mean_average_precision_at_k(
+            [entities[i] for i in ids], [rankings[i] for i in ids], k=MEWSLIX_K)}
     answers = read_qa_predictions(pred_path)
     golds = read_qa_references(ref_path)
-    missing = [qid for qid in golds if qid not in answers]
-    extra = [qid for qid in answers if qid not in golds]
-    if missing or extra:
-        raise DataError(f"{pred_path}: {len(missing)} question(s) of {ref_path} without a prediction "
-                        f"{missing[:3]} and {len(extra)} prediction(s) for unknown questions {extra[:3]}")
+    _check_ids(answers, golds, pred_path, ref_path, "question")
     qids = list(golds)
     return metrics.qa_scores([answers[q] for q in qids], [golds[q] for q in qids], lang if task == "mlqa" else None)
+
+
+def _check_ids(preds: dict, golds: dict, pred_path: Path, ref_path: Path, what: str) -> None:
+    """Every reference id has a prediction and every prediction a reference id."""
+    missing = [k for k in golds if k not in preds]
+    extra = [k for k in preds if k not in golds]
+    if missing or extra:
+        raise DataError(f"{pred_path}: {len(missing)} {what}(s) of {ref_path} without a prediction "
+                        f"{missing[:3]} and {len(extra)} prediction(s) for unknown {what}s {extra[:3]}")
 
 
 # A record: (location "file:line", key or None, value). Keys come from JSONL ids; plain files have none.
@@ -209,6 +237,48 @@ def read_qa_references(path: Path) -> dict[str, list[str]]:
                 out[qid] = _answer_texts(qa.get("answers"), loc)
     if not out:
         raise DataError(f"{path}: no questions")
+    return out
+
+
+def read_pairs(path: Path) -> list[Record]:
+    """BUCC 2018: one `source id<TAB>target id` pair per line (line stripped as XTREME's evaluate.py does; blank
+    lines skipped, which evaluate.py would count as an empty "pair"). May be empty (no pair mined)."""
+    out: list[Record] = []
+    for lineno, line in enumerate(_lines(path), 1):
+        line = line.strip()
+        if not line:
+            continue
+        fields = line.split("\t")
+        if len(fields) != 2 or not all(fields):
+            raise DataError(f"{path}:{lineno}: expected `source id<TAB>target id`, got {line!r}")
+        out.append((f"{path}:{lineno}", None, (fields[0], fields[1])))
+    return out
+
+
+def _json_object(path: Path, what: str) -> dict:
+    data = _load_json(path)
+    if not isinstance(data, dict) or not data:
+        raise DataError(f"{path}: expected a non-empty JSON object {{{what}}}")
+    return data
+
+
+def read_rankings(path: Path) -> dict[str, list[str]]:
+    """Mewsli-X predictions: `{mention id: [entity ids, best first]}` (only the first 20 are scored)."""
+    out: dict[str, list[str]] = {}
+    for key, ranking in _json_object(path, "mention id: [entity ids]").items():
+        if not isinstance(ranking, list) or not all(isinstance(e, str) for e in ranking):
+            raise DataError(f"{path}: mention {key!r}: expected a list of entity id strings, got {ranking!r}")
+        out[key] = ranking
+    return out
+
+
+def read_entity_references(path: Path) -> dict[str, str]:
+    """Mewsli-X gold: `{mention id: [gold entity id]}`, a one-element list (stripped, as evaluate.py does)."""
+    out: dict[str, str] = {}
+    for key, gold in _json_object(path, "mention id: [gold entity id]").items():
+        if not isinstance(gold, list) or len(gold) != 1 or not isinstance(gold[0], str) or not gold[0].strip():
+            raise DataError(f"{path}: mention {key!r}: expected a one-element list [gold entity id], got {gold!r}")
+        out[key] = gold[0].strip()
     return out
 
 

@@ -9,12 +9,14 @@ from _util import SHARED, run_cli, write_jsonl
 
 from harness import metrics
 from harness.errors import ConfigError, DataError
-from harness.score import read_tags, score_files
+from harness.score import TASKS, read_tags, score_files
 
 MOCK = SHARED / "xtreme_mock"
-EXT = {"pawsx": "tsv", "xnli": "tsv", "panx": "tsv", "udpos": "tsv", "xquad": "json", "mlqa": "json", "tydiqa": "json"}
+EXT = {"pawsx": "tsv", "xnli": "tsv", "panx": "tsv", "udpos": "tsv", "xquad": "json", "mlqa": "json", "tydiqa": "json",
+       "bucc2018": "tsv", "tatoeba": "tsv", "mewslix": "json"}
 # /work/shared/data/xtreme_mock/README.md: the task averages over languages XTREME's evaluate_test.py expects (×100);
-# udpos precision and recall are from evaluate_test.py's TASK2AVG_SCORES (the README lists only udpos F1).
+# udpos precision and recall, bucc2018 precision and recall, and mewslix (XTREME-R) are from evaluate_test.py's
+# TASK2AVG_SCORES (the README lists only udpos F1 and bucc2018 F1, and no mewslix).
 EXPECTED = {
     "pawsx": {"accuracy": 51.42857142857143},
     "xnli": {"accuracy": 30.666666666666668},
@@ -23,6 +25,9 @@ EXPECTED = {
     "xquad": {"exact_match": 77.27272727272727, "f1": 79.9586776859504},
     "mlqa": {"exact_match": 57.142857142857146, "f1": 81.76870748299321},
     "tydiqa": {"exact_match": 88.88888888888889, "f1": 97.22222222222223},
+    "bucc2018": {"f1": 55.0, "precision": 55.0, "recall": 55.0},
+    "tatoeba": {"accuracy": 53.611111111111114},
+    "mewslix": {"map@20": 14.39025156130419},
 }
 
 # Per language (×100), what google-research/xtreme's own evaluate.py gives on mock_test_data. Produced by running
@@ -30,8 +35,9 @@ EXPECTED = {
 # seqeval==0.0.12, the seqeval on PyPI when evaluate_test.py was written; its install_tools.sh pins none) and calling
 # its `evaluate_one_task(pred, label, task, language=lg)` for every task and language with mock files; reprs
 # copied as printed. With these per-language values the averages equal all of evaluate_test.py's TASK2AVG_SCORES
-# bit for bit (udpos too; seqeval >= 1.0 gives udpos F1 70.398..., see test_udpos_chunking_modes).
-# Not here: bucc2018, tatoeba, mewslix (retrieval tasks, which `xrobust score` does not score).
+# bit for bit (udpos too; seqeval >= 1.0 gives udpos F1 70.398..., see test_udpos_chunking_modes). bucc2018,
+# tatoeba and mewslix the same way (benchmarks/xtreme_parity.py's driver; tatoeba from XTREME's language list,
+# mewslix from XTREME-R's, the only one that has it; evaluate.py's key "map@20" is its mean reciprocal rank @20).
 XTREME_PER_LANGUAGE = {
     "pawsx": {
         "accuracy": {"de": 50.0, "en": 40.0, "es": 50.0, "fr": 60.0, "ja": 60.0, "ko": 60.0, "zh": 40.0},
@@ -104,8 +110,24 @@ XTREME_PER_LANGUAGE = {
         "f1": {"ar": 100.0, "bn": 100.0, "en": 100.0, "fi": 100.0, "id": 74.99999999999999, "ko": 100.0, "ru": 100.0,
             "sw": 100.0, "te": 100.0},
     },
+    "bucc2018": {
+        "f1": {"de": 50.0, "fr": 50.0, "ru": 50.0, "zh": 70.0},
+        "precision": {"de": 50.0, "fr": 50.0, "ru": 50.0, "zh": 70.0},
+        "recall": {"de": 50.0, "fr": 50.0, "ru": 50.0, "zh": 70.0},
+    },
+    "tatoeba": {
+        "accuracy": {"af": 70.0, "ar": 30.0, "bg": 90.0, "bn": 60.0, "de": 70.0, "el": 50.0, "es": 80.0, "et": 30.0,
+            "eu": 40.0, "fa": 50.0, "fi": 70.0, "fr": 80.0, "he": 70.0, "hi": 80.0, "hu": 70.0, "id": 40.0,
+            "it": 100.0, "ja": 70.0, "jv": 20.0, "ka": 20.0, "kk": 40.0, "ko": 40.0, "ml": 30.0, "mr": 70.0,
+            "nl": 80.0, "pt": 60.0, "ru": 70.0, "sw": 20.0, "ta": 40.0, "te": 30.0, "th": 0.0, "tl": 50.0,
+            "tr": 50.0, "ur": 30.0, "vi": 70.0, "zh": 60.0},
+    },
+    "mewslix": {
+        "map@20": {"ar": 6.25, "de": 50.0, "en": 8.333333333333332, "es": 8.333333333333332, "fa": 25.0,
+            "ja": 7.142857142857142, "pl": 5.263157894736842, "ro": 16.666666666666664, "ta": 7.6923076923076925,
+            "tr": 12.5, "uk": 11.11111111111111},
+    },
 }
-NOT_SCORED = {"bucc2018", "tatoeba", "mewslix"}
 
 
 def _langs(task: str) -> list[str]:
@@ -130,9 +152,12 @@ def test_mock_averages_match_xtreme(task):
 
 
 def test_mock_tasks_are_all_covered():
+    # every task of mock_test_data is scored and checked per language against evaluate.py, and no other
     mock_tasks = {p.name for p in (MOCK / "labels").iterdir() if p.is_dir()}
-    assert mock_tasks == set(XTREME_PER_LANGUAGE) | NOT_SCORED
-    assert set(XTREME_PER_LANGUAGE) == set(EXT)
+    assert {p.name for p in (MOCK / "predictions").iterdir() if p.is_dir()} == mock_tasks
+    assert mock_tasks == set(XTREME_PER_LANGUAGE) == set(EXT) == set(EXPECTED)
+    assert mock_tasks <= set(TASKS)
+    assert set(TASKS) - mock_tasks == {"xcopa"}  # XTREME's mock data has no XCOPA
 
 
 @pytest.mark.parametrize("task", sorted(XTREME_PER_LANGUAGE))
@@ -236,3 +261,77 @@ def test_cli_score_json_and_exit_2(capsys, tmp_path):
     code, _, err = run_cli(["score", "--task", "xnli", "--lang", "en", "--predictions", tmp_path / "missing.tsv",
                             "--references", MOCK / "labels" / "xnli" / "test-en.tsv"], capsys)
     assert code == 2 and "missing.tsv: cannot read" in err
+
+
+# Retrieval metrics on hand cases (exact: every value below is a float the arithmetic gives without rounding).
+
+def test_retrieval_accuracy_hand_case():
+    gold = ["3", "0", "7", "7"]
+    assert metrics.retrieval_accuracy(gold, ["3", "1", "7", "2"]) == 0.5        # queries 1 and 3 right
+    assert metrics.retrieval_accuracy(gold, ["03", "0", "7", "7"]) == 0.75      # indices compare as strings
+    ranked = [["3", "5"], ["1", "0"], ["2", "9"], ["8", "4", "7"]]
+    assert [metrics.retrieval_accuracy(gold, ranked, k) for k in (1, 2, 3)] == [0.25, 0.5, 0.75]
+    with pytest.raises(DataError, match="4 queries but 3 rankings"):
+        metrics.retrieval_accuracy(gold, ranked[:3])
+    with pytest.raises(DataError, match="no queries"):
+        metrics.retrieval_accuracy([], [])
+
+
+def test_map_at_k_hand_case():
+    relevant = ["A", {"B", "C"}, "D", "E"]
+    rankings = [["X", "A", "Y"],            # A at rank 2: AP 1/2
+                ["B", "C", "X", "B"],       # B at 1, C at 2: (1/1 + 2/2) / 2 = 1; the repeated B counts once
+                ["X", "Y", "Z", "W", "D"],  # D at rank 5: 0 within the top 4, 1/5 within the top 5
+                ["X", "Y", "Z", "E"]]       # E at rank 4: AP 1/4
+    assert [metrics.average_precision_at_k(g, r, 4) for g, r in zip(relevant, rankings)] == [0.5, 1.0, 0.0, 0.25]
+    assert metrics.mean_average_precision_at_k(relevant, rankings, k=4) == 0.4375  # (1/2 + 1 + 0 + 1/4) / 4
+    assert metrics.mean_average_precision_at_k(relevant, rankings, k=5) == pytest.approx(0.4875, abs=1e-15)
+    # two relevant ids, the second at rank 4: (1/1 + 2/4) / 2; with k=1 only one can be retrieved, so P@1 / 1
+    assert metrics.average_precision_at_k({"B", "C"}, ["B", "X", "Y", "C"], 4) == 0.75
+    assert metrics.average_precision_at_k({"B", "C"}, ["B", "X"], 1) == 1.0
+    assert metrics.average_precision_at_k("A", [], 20) == 0.0
+    with pytest.raises(DataError, match="2 queries but 1 rankings"):
+        metrics.mean_average_precision_at_k(["A", "B"], [["A"]])
+
+
+def test_pair_scores_hand_case():
+    gold = [("de-1", "en-1"), ("de-2", "en-2"), ("de-3", "en-3"), ("de-4", "en-4")]
+    # one right pair (listed twice: a set), one reversed pair (order matters): P 1/2, R 1/4, F1 (1/4)/(3/4)
+    pred = [("de-1", "en-1"), ("en-2", "de-2"), ("de-1", "en-1")]
+    assert metrics.pair_scores(gold, pred) == {"precision": 0.5, "recall": 0.25, "f1": 1 / 3}
+    assert metrics.pair_scores(gold, gold[:2]) == {"precision": 1.0, "recall": 0.5, "f1": 2 / 3}
+    assert metrics.pair_scores(gold, []) == {"precision": 0.0, "recall": 0.0, "f1": 0.0}
+    with pytest.raises(DataError, match="no gold pairs"):
+        metrics.pair_scores([], pred)
+
+
+def test_bucc_files(tmp_path):
+    gold = _write(tmp_path / "g.tsv", "de-1\ten-1\nde-2\ten-2\n")
+    pred = _write(tmp_path / "p.tsv", "de-1\ten-1 \n\nde-2\ten-9\nde-3\ten-3\n\n")  # blank lines skipped
+    assert score_files("bucc2018", "de", pred, gold) == metrics.pair_scores(
+        [("de-1", "en-1"), ("de-2", "en-2")], [("de-1", "en-1"), ("de-2", "en-9"), ("de-3", "en-3")])
+    assert score_files("bucc2018", "de", _write(tmp_path / "e.tsv", ""), gold)["f1"] == 0.0  # nothing mined
+    with pytest.raises(DataError, match=r"b\.tsv:2: expected `source id<TAB>target id`"):
+        score_files("bucc2018", "de", _write(tmp_path / "b.tsv", "de-1\ten-1\nde-2 en-2\n"), gold)
+    with pytest.raises(DataError, match=r"e\.tsv: no gold pairs"):
+        score_files("bucc2018", "de", pred, tmp_path / "e.tsv")
+
+
+def test_tatoeba_files(tmp_path):
+    gold = _write(tmp_path / "g.tsv", "12\n0\n7\n")
+    assert score_files("tatoeba", "de", _write(tmp_path / "p.tsv", "12\n3\n7\n"), gold) == {"accuracy": 2 / 3}
+    with pytest.raises(DataError, match=r"s\.tsv:1: .*s\.tsv has 1, .*g\.tsv has 3"):
+        score_files("tatoeba", "de", _write(tmp_path / "s.tsv", "12\n"), gold)
+
+
+def test_mewslix_files(tmp_path):
+    gold = _write(tmp_path / "g.json", json.dumps({"m1": ["Q5 "], "m2": ["Q7"]}))  # gold ids stripped
+    ranks = {"m2": ["Q1", "Q7"], "m1": [f"Q{i}" for i in range(10, 30)] + ["Q5"]}  # Q5 at rank 21: past the top 20
+    assert score_files("mewslix", "de", _write(tmp_path / "p.json", json.dumps(ranks)), gold) == {"map@20": 0.25}
+    with pytest.raises(DataError, match=r"1 mention\(s\) of .* without a prediction \['m1'\] and 1 prediction\(s\) "
+                                        r"for unknown mentions \['m3'\]"):
+        score_files("mewslix", "de", _write(tmp_path / "p2.json", json.dumps({"m2": [], "m3": []})), gold)
+    with pytest.raises(DataError, match="mention 'm1': expected a list of entity id strings"):
+        score_files("mewslix", "de", _write(tmp_path / "p3.json", json.dumps({"m1": "Q5", "m2": []})), gold)
+    with pytest.raises(DataError, match=r"mention 'm1': expected a one-element list \[gold entity id\]"):
+        score_files("mewslix", "de", gold, _write(tmp_path / "g2.json", json.dumps({"m1": ["Q5", "Q6"]})))
