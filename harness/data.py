@@ -25,7 +25,7 @@ def load_examples(
 ) -> list[Example]:
     """The first `limit` examples of `recipe` in `lang` from `spec` (default: the recipe's HF source)."""
     if spec is None:
-        spec = DataSpec(format="hf", **recipe.hf_source_for(lang))
+        spec = DataSpec(format="hf", filter=dict(recipe.hf_filter), **recipe.hf_source_for(lang))
     rows, where = _rows(spec, lang, base_dir)
     out: list[Example] = []
     seen: dict[str, str] = {}

@@ -49,6 +49,8 @@ class TaskRecipe:
     description: str = ""
     hf_configs: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # lang -> overrides of hf_source
     metric_variant: str = ""  # e.g. "mlqa" (language-aware answer normalisation) or "pos" (token accuracy)
+    # the default source's row filter (DataSpec.filter), e.g. TyDiQA's one multilingual config: {"id": "{lang_name}-"}
+    hf_filter: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def default_perturbable(self) -> tuple[str, ...]:
