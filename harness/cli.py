@@ -159,8 +159,21 @@ def ls(
                   "keeps_token_count": cls.keeps_token_count, "description": cls.description}
                  for pid, cls in PERTURBATIONS.items()]
     elif what == "tasks":
-        items = [{"id": name, "task_type": r.task_type, "fields": list(r.fields), "labels": list(r.label_names),
-                  "languages": list(r.languages), "hf_source": dict(r.hf_source)} for name, r in TASKS.items()]
+        from .tasks import adapter_class
+
+        def task_item(name: str, r) -> dict:
+            # metrics from the task type's adapter (primary first); hf: the default hub source as id:config:split
+            # with {lang} placeholders ("" when suites must give `data:`)
+            item = {"id": name, "task_type": r.task_type, "metrics": list(adapter_class(r.task_type).metrics_for(r)),
+                    "languages": list(r.languages),
+                    "hf": ":".join(str(r.hf_source.get(k) or "") for k in ("id", "config", "split")) if r.hf_source else "",
+                    "fields": list(r.fields), "labels": list(r.label_names), "hf_source": dict(r.hf_source)}
+            if fmt != "json":  # the table keeps what fits a terminal; JSON adds the exact source per language
+                return {k: item[k] for k in ("id", "task_type", "metrics", "languages", "hf")}
+            item["hf_sources"] = {lang: r.hf_source_for(lang) for lang in r.languages} if r.hf_source else {}
+            return item
+
+        items = [task_item(name, r) for name, r in TASKS.items()]
     elif what == "languages":
         items = [{"id": code, "name": lang.name, "script": lang.script, "family": lang.family, "genus": lang.genus,
                   "tier": lang.tier, "matrix": lang.matrix, "embedded": lang.embedded}  # matrix/embedded: pairs only

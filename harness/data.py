@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
-from .errors import DataError
+from .errors import ConfigError, DataError
 from .suite import DataSpec
 from .tasks import TaskRecipe, adapter_class
 from .types import Example
@@ -25,6 +25,7 @@ def load_examples(
 ) -> list[Example]:
     """The first `limit` examples of `recipe` in `lang` from `spec` (default: the recipe's HF source)."""
     if spec is None:
+        _check_default_source(recipe, lang)
         spec = DataSpec(format="hf", filter=dict(recipe.hf_filter), **recipe.hf_source_for(lang))
     rows, where = _rows(spec, lang, base_dir)
     out: list[Example] = []
@@ -43,6 +44,15 @@ def load_examples(
     if not out:
         raise DataError(f"{where}: no examples for language {lang!r}")
     return out
+
+
+def _check_default_source(recipe: TaskRecipe, lang: str) -> None:
+    """ConfigError unless the recipe has a hub source that holds `lang` (the list of valid languages)."""
+    if not recipe.hf_source:
+        raise ConfigError(f"task {recipe.name!r} has no default dataset; give a `data:` section")
+    if lang not in recipe.languages:
+        raise ConfigError(f"task {recipe.name!r}: {lang!r} is not a language of its default dataset "
+                          f"{recipe.hf_source.get('id', '')}; valid languages: {', '.join(recipe.languages)}")
 
 
 def _rows(spec: DataSpec, lang: str, base_dir: Path) -> tuple[Iterator[tuple[str, int, Mapping[str, Any]]], str]:
@@ -135,7 +145,8 @@ def _to_example(recipe: TaskRecipe, spec: DataSpec, lang: str, loc: str, key: in
         recipe, row, spec.fields, spec.label_field or recipe.label_field, loc)
     raw_id = row.get(spec.id_field)
     ex_id = str(raw_id) if raw_id not in (None, "") else f"{lang}:{key}"  # line number or row index
-    meta = {k: row[k] for k in spec.meta_fields if k in row}
+    computed = recipe.example_meta(row, lang, loc) if recipe.example_meta else {}
+    meta = {**computed, **{k: row[k] for k in spec.meta_fields if k in row}}
     return Example(id=ex_id, lang=lang, fields=fields, label=label, meta=meta)
 
 

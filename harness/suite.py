@@ -178,6 +178,12 @@ def _semantic_problems(suite: Suite, base: Path, check_files: bool) -> list[tupl
             if lang not in LANGUAGES and lang not in recipe.languages:
                 out.append((("tasks", ti, "languages", li), _unknown_language(lang)))
                 unknown.add(lang)
+            elif t.data is None and recipe.hf_source and lang not in recipe.languages:
+                # the hub source has no such config/rows; with a `data:` section any known language is fine
+                out.append((("tasks", ti, "languages", li),
+                            f"{lang!r} is not a language of {t.task}'s default dataset {recipe.hf_source.get('id', '')}; "
+                            f"valid languages: {', '.join(recipe.languages)} (or add a `data:` section with your own "
+                            f"{lang} data)"))
         for fi, f in enumerate(t.perturb_fields or []):
             if f not in recipe.fields:
                 out.append((("tasks", ti, "perturb_fields", fi), f"{f!r} is not a field of {t.task} {list(recipe.fields)}"))

@@ -192,6 +192,8 @@ def test_different_keys_give_different_outputs(pid: str) -> None:
     p = make_perturbation(pid)
     applicable = [(lang, nfc(t)) for lang, t in SAMPLES.values()
                   if p.perturb(nfc(t), 1.0, derive_rng(0, pid, 1.0, "probe"), lang).applied]
+    if not applicable and PERTURBATIONS.get(pid).family == "realworld":
+        pytest.skip("a paired-noise lookup edits only the texts of its file (tests/test_realworld.py checks seeds)")
     assert applicable, f"{pid} applies to none of the samples"
     assert any(len({p.perturb(text, 0.5, derive_rng(seed, pid, 0.5, "x"), lang).text for seed in range(20)}) > 1
                for lang, text in applicable)

@@ -49,6 +49,9 @@ class TaskRecipe:
     description: str = ""
     hf_configs: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # lang -> overrides of hf_source
     metric_variant: str = ""  # e.g. "mlqa" (language-aware answer normalisation) or "pos" (token accuracy)
+    # (row, lang, loc) -> meta computed from each data row at load time, e.g. a code-mixed example's `cmi`
+    # from its per-token language tags (harness/tasks/codemixed.py); `meta_fields` columns override it
+    example_meta: Callable[[Mapping[str, Any], str, str], Mapping[str, Any]] | None = None
     # the default source's row filter (DataSpec.filter), e.g. TyDiQA's one multilingual config: {"id": "{lang_name}-"}
     hf_filter: Mapping[str, str] = field(default_factory=dict)
 
@@ -73,6 +76,12 @@ class TaskAdapter(ABC):
     needs_token_count: ClassVar[bool] = False
 
     recipe: TaskRecipe
+
+    @classmethod
+    def metrics_for(cls, recipe: TaskRecipe) -> tuple[str, ...]:
+        """The metrics (primary first) this task type reports for `recipe`, without a model (`xrobust ls tasks`);
+        adapters whose metrics depend on the recipe (e.g. `metric_variant`) override it."""
+        return tuple(cls.metrics)
 
     # --- data ---------------------------------------------------------------------------------------------
     @classmethod
