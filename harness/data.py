@@ -50,9 +50,10 @@ def _check_default_source(recipe: TaskRecipe, lang: str) -> None:
     """ConfigError unless the recipe has a hub source that holds `lang` (the list of valid languages)."""
     if not recipe.hf_source:
         raise ConfigError(f"task {recipe.name!r} has no default dataset; give a `data:` section")
-    if lang not in recipe.languages:
+    if lang not in recipe.hf_languages:
         raise ConfigError(f"task {recipe.name!r}: {lang!r} is not a language of its default dataset "
-                          f"{recipe.hf_source.get('id', '')}; valid languages: {', '.join(recipe.languages)}")
+                          f"{recipe.hf_source.get('id', '')}; valid languages: {', '.join(recipe.hf_languages)}"
+                          + (" (give a `data:` section for the others)" if recipe.hf_missing else ""))
 
 
 def _rows(spec: DataSpec, lang: str, base_dir: Path) -> tuple[Iterator[tuple[str, int, Mapping[str, Any]]], str]:

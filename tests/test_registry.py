@@ -131,3 +131,16 @@ def test_ls_tasks_table_shows_metrics_and_sources(capsys):
     assert code == 0 and [h.strip(" ┃") for h in header.split("┃") if h.strip()] == [
         "id", "task_type", "metrics", "languages", "hf"]
     assert "snips_intent" in out and "accuracy" in out
+
+
+def test_a_language_the_hub_dataset_lacks_needs_a_data_section():
+    from harness.data import load_examples
+    from harness.errors import ConfigError
+    from harness.tasks import get_recipe
+
+    panx = get_recipe("panx")
+    assert "az" in panx.languages and "az" not in panx.hf_languages and len(panx.hf_languages) == 40
+    with pytest.raises(ConfigError) as exc:
+        load_examples(panx, None, "az")
+    assert "'az' is not a language of its default dataset google/xtreme" in str(exc.value)
+    assert "give a `data:` section for the others" in str(exc.value)

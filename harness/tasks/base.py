@@ -54,10 +54,17 @@ class TaskRecipe:
     example_meta: Callable[[Mapping[str, Any], str, str], Mapping[str, Any]] | None = None
     # the default source's row filter (DataSpec.filter), e.g. TyDiQA's one multilingual config: {"id": "{lang_name}-"}
     hf_filter: Mapping[str, str] = field(default_factory=dict)
+    # languages of the task that its default hub dataset does not hold (they need a `data:` section)
+    hf_missing: tuple[str, ...] = ()
 
     @property
     def default_perturbable(self) -> tuple[str, ...]:
         return self.perturbable or self.fields
+
+    @property
+    def hf_languages(self) -> tuple[str, ...]:
+        """The languages a suite can load from the default hub source (no `data:` section needed)."""
+        return tuple(lang for lang in self.languages if lang not in self.hf_missing) if self.hf_source else ()
 
     def hf_source_for(self, lang: str) -> dict[str, str]:
         """The Hugging Face `datasets` id/config/split a real user loads for `lang` (placeholders filled)."""

@@ -58,6 +58,7 @@ TASKS.register("tatoeba", TaskRecipe(
     languages=TATOEBA_LANGS,
     hf_source={"id": "google/xtreme", "split": "validation"},
     hf_configs={lang: {"config": f"tatoeba.{code}"} for lang, code in TATOEBA_HF_CODES.items()},
+    hf_missing=TATOEBA_EXTRA,
     perturbable=("source",),
     description="Tatoeba bitext retrieval (Artetxe & Schwenk 2019, LASER v1 as in XTREME): source = sentence in "
                 "the language, target = its English translation; accuracy@1 among the cell's targets. JSONL "

@@ -370,6 +370,7 @@ TASKS.register("panx", TaskRecipe(
     hf_source={"id": "google/xtreme", "config": "PAN-X.{lang}", "split": "test"},
     label_field="ner_tags",
     metric_variant="ner",
+    hf_missing=("az", "gu", "lt", "pa", "pl", "qu", "ro", "uk"),
     description="WikiANN / PAN-X named entities (Pan et al. 2017; Rahimi et al. 2019 splits), IOB2 PER/ORG/LOC; "
                 "entity F1 as seqeval. google/xtreme lacks az gu lt pa pl qu ro uk: give those a `data:` section",
 ))
@@ -384,6 +385,7 @@ TASKS.register("udpos", TaskRecipe(
     hf_configs={lang: {"config": f"udpos.{name}"} for lang, name in UDPOS_CONFIGS.items()},
     label_field="upos",
     metric_variant="pos",
+    hf_missing=("lt", "pl", "ro", "uk", "wo"),
     description="Universal Dependencies part-of-speech tags (17 UPOS), token accuracy. Data files use `upos`, "
                 "google/xtreme `pos_tags`; it lacks lt pl ro uk wo: give those a `data:` section",
 ))
