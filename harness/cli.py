@@ -511,6 +511,64 @@ def score(
     out.print(table)
 
 
+@app.command()
+def gate(
+    run_dir: Path = typer.Argument(..., help="The candidate run directory (from `xrobust run`)."),
+    baseline: Path = typer.Option(..., "--baseline", help="Baseline: a directory from `xrobust baseline update` "
+                                  "(or another complete run directory) of the same suite, data and perturbations."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="Where gate.json, gate.junit.xml and gate.md go "
+                                           "(default: RUN_DIR)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Bootstrap seed (default: the policy's gate.seed)."),
+    samples: Optional[int] = typer.Option(None, "--samples", help="Bootstrap resamples (default: gate.bootstrap_samples)."),
+) -> None:
+    """Gate a run against a baseline with the suite's `gate:` policy. Exit 0 pass, 1 regression, 2 usage error.
+
+    Clean: the candidate's clean score is worse than the baseline's by more than the `clean` tolerance.
+
+    Degradation: a perturbed cell's drop from clean (abs_drop) exceeds the baseline's by more than `degradation`.
+
+    Either fails only if a paired test on the identical items is significant at `alpha` (Holm across languages).
+
+    Cells with fewer than `min_n` examples are reported as insufficient n, not passed.
+
+    A run and a baseline that measured different things are refused, naming what differs (exit 2).
+    """
+    from .errors import EXIT_GATE_FAILED
+    from .gate import run_gate, write_gate_outputs
+
+    result = run_gate(run_dir, baseline, seed=seed, bootstrap_samples=samples)
+    files = write_gate_outputs(result, out_dir or run_dir)
+    verdict = "[bold green]PASS[/]" if result.passed else "[bold red]FAIL[/]"
+    out.print(f"gate: {verdict} — {result.count('fail')} regression(s), {result.count('insufficient_n')} with "
+              f"insufficient n, {result.count('undefined')} undefined, {result.count('pass')} passed "
+              f"({len(result.verdicts)} cells)", highlight=False)
+    for v in result.verdicts:
+        if v.status != "pass":
+            out.print(escape(f"  {v.status:<15} {v.cell} {v.metric}: {v.reason}"), highlight=False, soft_wrap=True)
+    out.print(escape(f"gate.json: {files['json']}\njunit: {files['junit']}\nmarkdown: {files['md']}"), highlight=False)
+    if not result.passed:
+        raise typer.Exit(EXIT_GATE_FAILED)
+
+
+baseline_app = typer.Typer(help="Small, reviewable baselines for `xrobust gate`.", no_args_is_help=True)
+app.add_typer(baseline_app, name="baseline")
+
+
+@baseline_app.command("update")
+def baseline_update(
+    run_dir: Path = typer.Argument(..., help="A complete run directory."),
+    to: Path = typer.Option(..., "--to", help="Baseline directory to write (e.g. reports/baselines/<suite>); "
+                            "its run.json, rows.csv and records.parquet are replaced."),
+) -> None:
+    """Write the baseline of RUN_DIR: run.json subset, rows.csv, and the records columns the paired tests need."""
+    from .baseline import write_baseline
+
+    files = write_baseline(run_dir, to)
+    size = sum(p.stat().st_size for p in files.values())
+    out.print(escape(f"baseline written to {to} ({size / 1024:.1f} KiB): "
+                     + ", ".join(p.name for p in files.values())), highlight=False)
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     """Entry point: run the CLI and map every outcome to an exit code (0 ok, 1 gate, 2 usage, 3 internal)."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

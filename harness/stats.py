@@ -196,3 +196,124 @@ def paired_bootstrap(
     v_lo, v_hi = np.quantile(pert, q)
     d_lo, d_hi = np.quantile(drop, q)
     return PairedCI(float(v_lo), float(v_hi), float(d_lo), float(d_hi))
+
+
+# --- paired tests between two runs on the identical items (gate, compare) -------------------------------------
+
+
+@dataclass(frozen=True)
+class PairedDiff:
+    """A direction-aware paired difference (positive = the second run is worse), its percentile CI and a
+    two-sided bootstrap p-value."""
+
+    delta: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+
+
+_EXACT_SIGN_TEST_MAX_N = 5000
+
+
+def sign_test(n_pos: int, n_neg: int) -> float:
+    """Exact two-sided sign test: p = min(1, 2·P(X ≤ min(n_pos, n_neg))), X ~ Binomial(n_pos + n_neg, 1/2).
+
+    With no non-zero pairs there is no evidence of a difference: p = 1.0 (defined, not NaN).
+
+    >>> sign_test(1, 9)  # 2 · (1 + 10) / 1024
+    0.021484375
+    >>> sign_test(0, 0)
+    1.0
+    """
+    if n_pos < 0 or n_neg < 0:
+        raise ValueError(f"counts must be >= 0, got {n_pos}, {n_neg}")
+    n, k = n_pos + n_neg, min(n_pos, n_neg)
+    if n == 0 or 2 * k == n:
+        return 1.0
+    if n <= _EXACT_SIGN_TEST_MAX_N:  # exact integer arithmetic: the hand-checkable values are exact
+        c, total = 1, 1
+        for i in range(k):
+            c = c * (n - i) // (i + 1)
+            total += c
+        tail = total / 2 ** n
+    else:  # log C(n, i) by the running product C(n, i+1) = C(n, i)·(n-i)/(i+1): no huge integers
+        i = np.arange(k, dtype=float)
+        log_c = np.concatenate([[0.0], np.cumsum(np.log(n - i) - np.log(i + 1))])
+        top = log_c.max()
+        tail = float(np.exp(top + np.log(np.exp(log_c - top).sum()) - n * np.log(2.0)))
+    return float(min(1.0, 2.0 * tail))
+
+
+def mcnemar_exact(ref_correct: np.ndarray, new_correct: np.ndarray) -> float:
+    """Exact McNemar p-value for paired binary outcomes of two runs on the same items: the sign test on the
+    discordant pairs (ref right & new wrong vs ref wrong & new right); 1.0 when there are none.
+
+    >>> mcnemar_exact(np.array([1, 1, 1, 0]), np.array([0, 0, 0, 0]))  # 3 vs 0 discordant: 2 / 8
+    0.25
+    """
+    a, b = np.asarray(ref_correct, dtype=bool), np.asarray(new_correct, dtype=bool)
+    if a.shape != b.shape:
+        raise ValueError(f"paired outcomes need the same shape, got {a.shape} and {b.shape}")
+    return sign_test(int((a & ~b).sum()), int((~a & b).sum()))
+
+
+def bootstrap_p_value(replicates: np.ndarray) -> float:
+    """Two-sided p-value of "difference = 0" from bootstrap replicates of the difference, by inverting the
+    percentile interval: min(1, 2·(1 + #{on the far side of 0}) / (B + 1)); 1.0 when every replicate is 0.
+
+    >>> bootstrap_p_value(np.array([0.1, 0.2, 0.3]))  # none <= 0: 2 · 1 / 4
+    0.5
+    """
+    r = np.asarray(replicates, dtype=float)
+    r = r[~np.isnan(r)]
+    if len(r) == 0:
+        return float("nan")
+    far = min(int((r <= 0).sum()), int((r >= 0).sum()))
+    return float(min(1.0, 2.0 * (far + 1) / (len(r) + 1)))
+
+
+def paired_bootstrap_diff(
+    fn: SumsMetricFn,
+    stats_ref: np.ndarray,
+    stats_new: np.ndarray,
+    counts: np.ndarray,
+    *,
+    higher_is_better: bool = True,
+    confidence: float = 0.95,
+) -> PairedDiff:
+    """Difference of a metric between two runs on the same items (rows of `stats_ref`/`stats_new` are the
+    same examples): each resample (draw counts (B, n)) recomputes the metric for both runs from summed
+    per-example statistics, so the difference keeps the pairing. `delta` = ref − new when higher is
+    better, new − ref otherwise (positive = `new` is worse)."""
+    if stats_ref.shape != stats_new.shape:
+        raise ValueError(f"paired statistics need the same shape, got {stats_ref.shape} and {stats_new.shape}")
+    nan = float("nan")
+    if stats_ref.shape[0] == 0:
+        return PairedDiff(nan, nan, nan, nan)
+    sign = 1.0 if higher_is_better else -1.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        delta = sign * float(fn(stats_ref.sum(axis=0)) - fn(stats_new.sum(axis=0)))
+        reps = sign * (fn(counts @ stats_ref) - fn(counts @ stats_new))
+    ok = reps[~np.isnan(reps)]
+    a = (1.0 - confidence) / 2
+    lo, hi = np.quantile(ok, [a, 1 - a]) if len(ok) else (nan, nan)
+    return PairedDiff(delta, float(lo), float(hi), bootstrap_p_value(reps))
+
+
+def holm(p_values: np.ndarray | list[float]) -> np.ndarray:
+    """Holm–Bonferroni adjusted p-values (step-down, monotone, capped at 1); NaN entries stay NaN and do
+    not count among the m hypotheses. Reject where adjusted p < alpha.
+
+    >>> holm([0.01, 0.04, 0.03]).tolist()  # sorted 0.01·3, max(0.03·2, 0.03), max(0.04·1, 0.06)
+    [0.03, 0.06, 0.06]
+    """
+    p = np.asarray(p_values, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = np.flatnonzero(~np.isnan(p))
+    m = len(ok)
+    order = ok[np.argsort(p[ok], kind="stable")]
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[i]))
+        out[i] = running
+    return out

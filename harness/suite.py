@@ -97,6 +97,59 @@ class StatsSpec(_Strict):
     confidence: float = Field(default=0.95, gt=0.5, lt=1.0)
 
 
+DEFAULT_GATE_TOLERANCE = 0.02
+
+
+class Tolerance(_Strict):
+    """Largest tolerated worsening, as a fraction of the metric (direction-aware: always "how much worse"),
+    of the clean score and of the degradation (abs_drop); unset fields inherit from the wider level."""
+
+    clean: float | None = Field(default=None, ge=0.0, le=1.0)
+    degradation: float | None = Field(default=None, ge=0.0, le=1.0)
+
+
+class GateTaskSpec(_Strict):
+    """Gate policy of one task: which metric is gated (default: the task's primary metric, the first one in
+    rows.csv), its tolerances, and per-language tolerances."""
+
+    metric: str | None = None
+    tolerance: Tolerance = Field(default_factory=Tolerance)
+    languages: dict[str, Tolerance] = Field(default_factory=dict)
+
+
+class GateSpec(_Strict):
+    """The `gate:` section: when `xrobust gate` calls a cell a regression (see harness/gate.py).
+
+    Tolerances resolve most specific first: tasks.<t>.languages.<l>, tasks.<t>.tolerance, languages.<l>,
+    tolerance (global; each field defaults to 0.02)."""
+
+    alpha: float = Field(default=0.05, gt=0.0, lt=1.0)
+    correction: Literal["holm", "none"] = "holm"  # Holm–Bonferroni across the languages of each comparison
+    min_n: int = Field(default=30, ge=1)
+    fail_on_insufficient_n: bool = False
+    bootstrap_samples: int = Field(default=2000, ge=100)
+    seed: int = 0
+    tolerance: Tolerance = Field(default_factory=Tolerance)
+    languages: dict[str, Tolerance] = Field(default_factory=dict)
+    tasks: dict[str, GateTaskSpec] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _global_defaults(self) -> "GateSpec":
+        t = self.tolerance
+        self.tolerance = Tolerance(clean=DEFAULT_GATE_TOLERANCE if t.clean is None else t.clean,
+                                   degradation=DEFAULT_GATE_TOLERANCE if t.degradation is None else t.degradation)
+        return self
+
+    def tolerance_for(self, task: str, lang: str, kind: Literal["clean", "degradation"]) -> float:
+        """The tolerance of one (task, language) for clean-score or degradation regressions."""
+        t = self.tasks.get(task, GateTaskSpec())
+        for level in (t.languages.get(lang), t.tolerance, self.languages.get(lang)):
+            value = getattr(level, kind) if level is not None else None
+            if value is not None:
+                return float(value)
+        return float(getattr(self.tolerance, kind))  # always set (_global_defaults)
+
+
 class Suite(_Strict):
     """A whole suite file."""
 
@@ -107,6 +160,7 @@ class Suite(_Strict):
     tasks: list[TaskSpec] = Field(min_length=1)
     perturbations: list[PerturbationSpec] = Field(default_factory=list)
     stats: StatsSpec = Field(default_factory=StatsSpec)
+    gate: GateSpec | None = None  # policy of `xrobust gate`; None: its defaults
 
 
 @dataclass(frozen=True)
@@ -252,4 +306,5 @@ def _line_index(node: yaml.Node | None, prefix: tuple = ()) -> dict[tuple, int]:
     return out
 
 
-__all__ = ["Suite", "TaskSpec", "DataSpec", "PerturbationSpec", "LoadedSuite", "load_suite"]
+__all__ = ["Suite", "TaskSpec", "DataSpec", "PerturbationSpec", "GateSpec", "GateTaskSpec", "Tolerance", "LoadedSuite",
+           "load_suite"]
