@@ -232,15 +232,19 @@ def _semantic_problems(suite: Suite, base: Path, check_files: bool) -> list[tupl
             if lang not in LANGUAGES and lang not in recipe.languages:
                 out.append((("tasks", ti, "languages", li), _unknown_language(lang)))
                 unknown.add(lang)
-            elif t.data is None and recipe.hf_source and lang not in recipe.languages:
+            elif t.data is None and recipe.hf_source and lang not in recipe.hf_languages:
                 # the hub source has no such config/rows; with a `data:` section any known language is fine
                 out.append((("tasks", ti, "languages", li),
                             f"{lang!r} is not a language of {t.task}'s default dataset {recipe.hf_source.get('id', '')}; "
-                            f"valid languages: {', '.join(recipe.languages)} (or add a `data:` section with your own "
+                            f"valid languages: {', '.join(recipe.hf_languages)} (or add a `data:` section with your own "
                             f"{lang} data)"))
         for fi, f in enumerate(t.perturb_fields or []):
             if f not in recipe.fields:
                 out.append((("tasks", ti, "perturb_fields", fi), f"{f!r} is not a field of {t.task} {list(recipe.fields)}"))
+            elif f in recipe.fixed_fields:
+                out.append((("tasks", ti, "perturb_fields", fi),
+                            f"{f!r} cannot be perturbed in {t.task} (a fixed keyword); perturb {list(recipe.default_perturbable)}"))
+        out.extend(_token_count_problems(suite, ti, recipe))
         if t.data is None and not recipe.hf_source:
             out.append((("tasks", ti), f"task {t.task!r} has no default dataset; add a `data:` section"))
         if check_files and t.data and t.data.format in ("jsonl", "tsv", "hf_disk"):
@@ -256,10 +260,44 @@ def _semantic_problems(suite: Suite, base: Path, check_files: bool) -> list[tupl
             make_perturbation(p.id, p.params)
         except ConfigError as exc:
             out.append((("perturbations", pi, "params"), str(exc)))
+    out.extend(_gate_problems(suite))
     ids = [p.id for p in suite.perturbations]
     for pi, pid in enumerate(ids):
         if ids.index(pid) != pi:
             out.append((("perturbations", pi, "id"), f"{pid!r} is listed twice; put all its severities in one entry"))
+    return out
+
+
+def _token_count_problems(suite: Suite, ti: int, recipe: Any) -> list[tuple[tuple, str]]:
+    """Token tasks keep one label per word: perturbations that split or merge words are refused up front."""
+    from .tasks import adapter_class
+
+    if not adapter_class(recipe.task_type).needs_token_count:
+        return []
+    out = []
+    for pi, p in enumerate(suite.perturbations):
+        if p.id in PERTURBATIONS and not PERTURBATIONS.get(p.id).keeps_token_count:
+            out.append((("perturbations", pi, "id"),
+                        f"{p.id} splits or merges words, so the word labels of tasks[{ti}] ({recipe.name}) would no "
+                        "longer line up; token tasks take only word-local perturbations (`xrobust ls perturbations`, "
+                        "column keeps_token_count): run it in a separate suite"))
+    return out
+
+
+def _gate_problems(suite: Suite) -> list[tuple[tuple, str]]:
+    """The gate policy may only name tasks and languages of the suite."""
+    if suite.gate is None:
+        return []
+    tasks = {t.task for t in suite.tasks}
+    langs = {lang for t in suite.tasks for lang in t.languages}
+    out = [(("gate", "tasks", name), f"{name!r} is not a task of this suite ({', '.join(sorted(tasks))})")
+           for name in suite.gate.tasks if name not in tasks]
+    out += [(("gate", "languages", lang), f"{lang!r} is not a language of this suite ({', '.join(sorted(langs))})")
+            for lang in suite.gate.languages if lang not in langs]
+    for name, spec in suite.gate.tasks.items():
+        task_langs = {lang for t in suite.tasks if t.task == name for lang in t.languages}
+        out += [(("gate", "tasks", name, "languages", lang), f"{lang!r} is not a language of task {name!r}")
+                for lang in spec.languages if name in tasks and lang not in task_langs]
     return out
 
 

@@ -205,5 +205,6 @@ def test_the_question_keyword_cannot_be_perturbed(tmp_path, tiny_choice_dir, cap
     code, _, err = run_cli(["run", tmp_path / "q.yaml", "--model", f"xcopa={tiny_choice_dir}",
                             "--out", tmp_path / "run", "-q"], capsys)
     assert code == 2
-    assert "tasks[0].perturb_fields: ['question'] cannot be perturbed" in err
+    # caught when the suite is loaded, before any model is: file, line and YAML path
+    assert "q.yaml:8: tasks[0].perturb_fields[1]: 'question' cannot be perturbed in xcopa (a fixed keyword)" in err
     assert not (tmp_path / "run" / "records.parquet").exists()

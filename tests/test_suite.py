@@ -100,3 +100,56 @@ def test_every_shipped_suite_validates(suite, capsys):
     code, out, err = run_cli(["validate", suite], capsys)
     assert code == 0, err
     assert ": ok" in out
+
+
+def _problems(tmp_path, body: str) -> str:
+    with pytest.raises(ConfigError) as exc:
+        load_suite(_suite(tmp_path, body), check_files=False)
+    return str(exc.value)
+
+
+def test_token_task_with_a_word_splitting_perturbation_fails_validation(tmp_path):
+    msg = _problems(tmp_path, """\
+        name: t
+        tasks:
+          - task: panx
+            languages: [en]
+        perturbations:
+          - id: char.keyboard.v1
+            severities: [0.3]
+          - id: char.whitespace.split.v1
+            severities: [0.3]
+        """)
+    assert msg.endswith("suite.yaml:8: perturbations[1].id: char.whitespace.split.v1 splits or merges words, so the word "
+                        "labels of tasks[0] (panx) would no longer line up; token tasks take only word-local "
+                        "perturbations (`xrobust ls perturbations`, column keeps_token_count): run it in a separate suite")
+    assert "perturbations[0]" not in msg
+
+
+def test_fixed_fields_and_hub_languages_are_checked(tmp_path):
+    msg = _problems(tmp_path, """\
+        name: t
+        tasks:
+          - task: xcopa
+            languages: [zh]
+            perturb_fields: [premise, question]
+          - task: tatoeba
+            languages: [de, az]
+        """)
+    assert ("suite.yaml:5: tasks[0].perturb_fields[1]: 'question' cannot be perturbed in xcopa (a fixed keyword); "
+            "perturb ['premise', 'choice1', 'choice2']") in msg
+    assert "suite.yaml:7: tasks[1].languages[1]: 'az' is not a language of tatoeba's default dataset google/xtreme" in msg
+    assert "tasks[1].languages[0]" not in msg
+
+
+def test_gate_policy_names_only_tasks_and_languages_of_the_suite(tmp_path):
+    msg = _problems(tmp_path, GOOD + """\
+gate:
+  languages: {fr: {clean: 0.05}}
+  tasks:
+    xnli: {languages: {hi: {clean: 0.1}}}
+    pawsx: {}
+""")
+    assert "gate.languages.fr: 'fr' is not a language of this suite (de, en)" in msg
+    assert "gate.tasks.pawsx: 'pawsx' is not a task of this suite (xnli)" in msg
+    assert "gate.tasks.xnli.languages.hi: 'hi' is not a language of task 'xnli'" in msg

@@ -336,5 +336,19 @@ def test_whitespace_perturbation_on_a_token_task_exits_2(tmp_path, shared_data, 
     code, _, err = run_cli(["run", suite, "--model", f"panx={tiny_ner_dir}", "--model", f"udpos={tiny_pos_dir}",
                             "--out", tmp_path / "out", "-q"], capsys)
     assert code == 2
-    assert f"perturbations[0] on tasks[0] (panx): {pid} splits or merges words" in " ".join(err.split())
+    # refused when the suite is loaded (file:line: YAML path), before any model loads or output is written
+    assert f"perturbations[0].id: {pid} splits or merges words, so the word labels of tasks[0] (panx)" in " ".join(err.split())
     assert not (tmp_path / "out").exists()
+
+
+def test_the_adapter_refuses_a_word_splitting_perturbation_too():
+    """The library path (run_suite without load_suite's checks) is guarded by the adapter itself."""
+    from harness.errors import ConfigError
+    from harness.perturbation import make_perturbation
+    from harness.tasks import adapter_class, get_recipe
+
+    recipe = get_recipe("panx")
+    adapter = adapter_class("token_classification").__new__(adapter_class("token_classification"))
+    adapter.recipe = recipe
+    with pytest.raises(ConfigError, match="char.whitespace.merge.v1 splits or merges words"):
+        adapter.check_perturbation(make_perturbation("char.whitespace.merge.v1"), "perturbations[0]")

@@ -54,6 +54,8 @@ class TaskRecipe:
     example_meta: Callable[[Mapping[str, Any], str, str], Mapping[str, Any]] | None = None
     # the default source's row filter (DataSpec.filter), e.g. TyDiQA's one multilingual config: {"id": "{lang_name}-"}
     hf_filter: Mapping[str, str] = field(default_factory=dict)
+    # fields a suite may never perturb (XCOPA's cause/effect keyword picks the input template)
+    fixed_fields: tuple[str, ...] = ()
     # languages of the task that its default hub dataset does not hold (they need a `data:` section)
     hf_missing: tuple[str, ...] = ()
 

@@ -35,6 +35,7 @@ TASKS.register("xcopa", TaskRecipe(
     languages=XCOPA_LANGS,
     hf_source={"id": "cambridgeltl/xcopa", "config": "{lang}", "split": "test"},
     perturbable=("premise", "choice1", "choice2"),
+    fixed_fields=("question",),
     description="XCOPA causal commonsense reasoning (Ponti et al. 2020): premise, question cause/effect, "
                 "2 choices; label 0 = choice1, 1 = choice2. The question is a fixed keyword and is never perturbed",
 ))
