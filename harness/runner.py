@@ -22,6 +22,7 @@ import pandas as pd
 from . import __version__
 from .data import load_examples
 from .errors import ConfigError
+from .executors import Executor, LocalExecutor
 from .languages import language_or_unknown
 from .perturbation import Perturbation, make_perturbation
 from .predictor import Predictor, ProgressFn
@@ -56,6 +57,7 @@ class RunOptions:
     reports_root: Path = Path("reports/runs")
     progress: ProgressFactory | None = None
     command: str = ""
+    executor: Executor | None = None  # None: LocalExecutor (units one after another in this process)
 
 
 @dataclass
@@ -93,32 +95,40 @@ def run_suite(loaded: LoadedSuite, get_predictor: Callable[[str], Predictor], op
     _claim_run_dir(run_dir, manifest)
     parts = run_dir / "parts"
     parts.mkdir(parents=True, exist_ok=True)
-    all_records, all_rows = [], []
-    for i, t in enumerate(suite.tasks):
-        limit = min(x for x in (t.limit, options.limit, 10**12) if x is not None)
-        for lang in t.languages:
-            part = parts / f"{i:02d}-{t.task}-{lang}"
-            if (part.with_suffix(".done")).exists():
-                records = pd.read_parquet(part.with_suffix(".records.parquet"))
-                rows = pd.read_parquet(part.with_suffix(".rows.parquet"))
-            else:
-                examples = load_examples(adapters[i].recipe, t.data, lang, limit=limit, base_dir=loaded.base_dir)
-                records, rows = _run_unit(loaded, i, lang, examples, adapters[i], predictors[i], perts, options)
-                rows.insert(0, "run_id", run_id)
-                records.to_parquet(part.with_suffix(".records.parquet"), index=False)
-                rows.to_parquet(part.with_suffix(".rows.parquet"), index=False)
-                part.with_suffix(".done").write_text("ok\n")
-            all_records.append(records)
-            all_rows.append(rows)
-    records = pd.concat(all_records, ignore_index=True)
-    rows = pd.concat(all_rows, ignore_index=True)
+    units = [(i, lang) for i, t in enumerate(suite.tasks) for lang in t.languages]
+    part_of = {(i, lang): parts / f"{i:02d}-{suite.tasks[i].task}-{lang}" for i, lang in units}
+    finished = {u: (pd.read_parquet(part_of[u].with_suffix(".records.parquet")),
+                    pd.read_parquet(part_of[u].with_suffix(".rows.parquet")))
+                for u in units if part_of[u].with_suffix(".done").exists()}
+    executor = options.executor or LocalExecutor()
+    # units come back in any order; each is written as soon as it is done and merged in suite order
+    for unit, records, rows in executor.run(loaded, [u for u in units if u not in finished], adapters, predictors,
+                                            perts, options):
+        part = part_of[unit]
+        rows.insert(0, "run_id", run_id)
+        records.to_parquet(part.with_suffix(".records.parquet"), index=False)
+        rows.to_parquet(part.with_suffix(".rows.parquet"), index=False)
+        part.with_suffix(".done").write_text("ok\n")
+        finished[unit] = records, rows
+    records = pd.concat([finished[u][0] for u in units], ignore_index=True)
+    rows = pd.concat([finished[u][1] for u in units], ignore_index=True)
     rows["run_id"] = run_id
     rows = rows[ROW_COLUMNS]
     manifest.update(status="complete", finished=_now(), wall_seconds=round(time.time() - started, 3),
                     n_cells=int(rows[["task", "lang", "perturbation", "severity", "seed"]].drop_duplicates().shape[0]),
-                    n_records=len(records), model_calls=sum(p.calls for p in {id(p): p for p in predictors}.values()))
+                    n_records=len(records), executor=executor.describe(),
+                    model_calls=sum(p.calls for p in {id(p): p for p in predictors}.values()) + executor.model_calls)
     files = _write_outputs(run_dir, manifest, records, rows)
     return RunResult(run_dir, manifest, records, rows, files)
+
+
+def run_unit(loaded: LoadedSuite, ti: int, lang: str, adapter: TaskAdapter, predictor: Predictor,
+             perts: Mapping[str, Perturbation], options: RunOptions) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Records and rows (without run_id) of one (task, language) unit: what every executor computes."""
+    spec = loaded.suite.tasks[ti]
+    limit = min(x for x in (spec.limit, options.limit, 10**12) if x is not None)
+    examples = load_examples(adapter.recipe, spec.data, lang, limit=limit, base_dir=loaded.base_dir)
+    return _run_unit(loaded, ti, lang, examples, adapter, predictor, perts, options)
 
 
 def _run_unit(loaded: LoadedSuite, ti: int, lang: str, examples: list[Example], adapter: TaskAdapter,
