@@ -378,3 +378,27 @@ def test_matra_tables_cover_every_declared_script() -> None:
         assert len(marks.swaps) >= 8 and unicodedata.name(marks.virama).endswith("SIGN VIRAMA")
         for a, b in marks.swaps.items():
             assert marks.swaps[b] == a and char_script(a) == char_script(b) == script
+
+
+@pytest.mark.parametrize("pid", ["char.whitespace.split.v1", "char.whitespace.merge.v1"])
+@pytest.mark.parametrize("text,lang", [("नमस्ते दुनिया यह एक परीक्षण है", "hi"), ("the cat sat on the warm mat today", "en")])
+def test_whitespace_grapheme_unit_is_the_word_unit_at_the_grapheme_share(pid, text, lang):
+    """unit=grapheme edits as many places as the word unit at grapheme_word_share (same RNG draws)."""
+    import random as _random
+
+    from harness.perturbation import grapheme_word_share, make_perturbation
+
+    word, graph = make_perturbation(pid), make_perturbation(pid, {"unit": "grapheme"})
+    n_sites = word.perturb(text, 1.0, _random.Random(0), lang).n_eligible
+    for sev in (0.1, 0.3, 0.5):
+        for seed in range(20):
+            expected = word.perturb(text, grapheme_word_share(text, sev, n_sites), _random.Random(seed), lang)
+            assert graph.perturb(text, sev, _random.Random(seed), lang) == expected
+
+
+def test_whitespace_unit_is_validated():
+    from harness.errors import ConfigError
+    from harness.perturbation import make_perturbation
+
+    with pytest.raises(ConfigError, match="unit must be one of"):
+        make_perturbation("char.whitespace.merge.v1", {"unit": "letters"})

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from harness.errors import ConfigError
-from harness.perturbation import PerturbResult, splice
+from harness.perturbation import SEVERITY_UNITS, PerturbResult, grapheme_word_share, splice
 from harness.text import SCRIPTS, cluster_script, grapheme_edit_rate, graphemes, is_letter_cluster
 
 # Written without spaces between words (DESIGN.md "unspaced scripts", plus Hiragana/Katakana/Bopomofo).
@@ -47,6 +47,18 @@ def token_info(token: str) -> TokenInfo:
         if letter and script in UNSPACED_SCRIPTS:
             unspaced.add(script)
     return TokenInfo(clusters, tuple(spaced), frozenset(unspaced))
+
+
+def check_unit(pid: str, unit: str) -> None:
+    if unit not in SEVERITY_UNITS:
+        raise ConfigError(f"{pid}: unit must be one of {list(SEVERITY_UNITS)}, got {unit!r}")
+
+
+def share(text: str, severity: float, n_sites: int, unit: str) -> float:
+    """The share of the `n_sites` places to edit: `severity` itself (unit word), or the grapheme unit's
+    `severity / 4.75` edits per non-space grapheme (as WordEditPerturbation), so scripts with short words
+    get the same measured edit rate as English."""
+    return severity if unit == "word" else grapheme_word_share(text, severity, n_sites)
 
 
 def check_severity(pid: str, severity: float) -> None:

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from harness.perturbation import PERTURBATIONS, Perturbation, PerturbResult
 from harness.text import nfc
 
-from ._spacing import LINE_BREAK, SPACED_SCRIPTS, TOKEN, check_severity, not_applicable, rebuild, stochastic_round, token_info
+from ._spacing import (
+    LINE_BREAK, SPACED_SCRIPTS, TOKEN, check_severity, check_unit, not_applicable, rebuild, share, stochastic_round, token_info,
+)
 
 
 @PERTURBATIONS.register("char.whitespace.merge.v1")
@@ -31,6 +33,11 @@ class MergeWords(Perturbation):
     scripts = SPACED_SCRIPTS
     keeps_token_count = False
 
+    unit: str = "word"  # severity is a share of eligible gaps, or "grapheme" (see WordEditPerturbation)
+
+    def __post_init__(self) -> None:
+        check_unit(self.id, self.unit)
+
     def perturb(self, text: str, severity: float, rng: random.Random, lang: str = "und") -> PerturbResult:
         check_severity(self.id, severity)
         text = nfc(text)
@@ -39,7 +46,7 @@ class MergeWords(Perturbation):
         gaps = [i for i in range(len(tokens) - 1) if usable[i] and usable[i + 1] and self._joinable(text, tokens, i)]
         if not gaps:
             return not_applicable(text, tokens, "no two adjacent words to merge")
-        k = stochastic_round(severity * len(gaps), rng)
+        k = stochastic_round(share(text, severity, len(gaps), self.unit) * len(gaps), rng)
         if k == 0:
             return PerturbResult(text, False, len(gaps), 0, 0.0, reason="severity selected no word")
         chosen = sorted(rng.sample(gaps, k))

@@ -9,7 +9,9 @@ from harness.perturbation import PERTURBATIONS, Perturbation, PerturbResult
 from harness.text import nfc
 
 from ._rand import pick
-from ._spacing import SPACED_SCRIPTS, TOKEN, check_severity, not_applicable, rebuild, stochastic_round, token_info
+from ._spacing import (
+    SPACED_SCRIPTS, TOKEN, check_severity, check_unit, not_applicable, rebuild, share, stochastic_round, token_info,
+)
 
 
 @PERTURBATIONS.register("char.whitespace.split.v1")
@@ -34,8 +36,10 @@ class SplitWord(Perturbation):
     keeps_token_count = False
 
     min_part: int = 1
+    unit: str = "word"  # severity is a share of eligible words, or "grapheme" (see WordEditPerturbation)
 
     def __post_init__(self) -> None:
+        check_unit(self.id, self.unit)
         if self.min_part < 1:
             raise ConfigError(f"{self.id}: min_part must be >= 1, got {self.min_part}")
 
@@ -61,7 +65,7 @@ class SplitWord(Perturbation):
         sites = [(s, e, cuts) for s, e in tokens if (cuts := self.cut_points(text[s:e]))]
         if not sites:
             return not_applicable(text, tokens, "no word with a cut point")
-        k = stochastic_round(severity * len(sites), rng)
+        k = stochastic_round(share(text, severity, len(sites), self.unit) * len(sites), rng)
         if k == 0:
             return PerturbResult(text, False, len(sites), 0, 0.0, reason="severity selected no word")
         chosen = sorted(rng.sample(range(len(sites)), k))
