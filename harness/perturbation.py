@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import random
 import re
+import unicodedata
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Iterable, Mapping
@@ -23,8 +24,12 @@ from .text import (
     ill_formed,
     is_letter_cluster,
     nfc,
-    word_spans,
+    split_words,
+    word_edit_rate,
+    word_facts,
 )
+
+_word_facts = word_facts.__wrapped__  # uncached
 
 ALL_SCRIPTS = frozenset({"*"})
 # Non-space graphemes per whitespace word in English XNLI (test 4.79, train 4.76): the grapheme unit
@@ -32,6 +37,7 @@ ALL_SCRIPTS = frozenset({"*"})
 REFERENCE_GRAPHEMES_PER_WORD = 4.75
 SEVERITY_UNITS = ("word", "grapheme")
 _SPACE = re.compile(r"\s")  # stdlib re: the same whitespace as str.split()
+_normalize = unicodedata.normalize
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,8 +127,8 @@ class WordEditPerturbation(Perturbation):
         if not 0.0 <= severity <= 1.0:
             raise ConfigError(f"{self.id}: severity must be in [0, 1], got {severity}")
         text = nfc(text)
-        spans = word_spans(text, lang)
-        eligible = [i for i, (s, e) in enumerate(spans) if self.eligible(text[s:e], lang)]
+        spans, words, spaced = split_words(text, lang)
+        eligible = self._eligible_indices(words, lang)
         if not eligible:
             return PerturbResult(text, False, 0, 0, 0.0, reason=self.ineligible_reason())
         share = severity if self.unit == "word" else grapheme_word_share(text, severity, len(eligible))
@@ -130,34 +136,78 @@ class WordEditPerturbation(Perturbation):
         if k == 0:
             return PerturbResult(text, False, len(eligible), 0, 0.0, reason="severity selected no word")
         edits = []
+        edited = []
+        own_check = type(self)._edit_checked is WordEditPerturbation._edit_checked
+        checked_edit = self._checked_edit if own_check else None
         for i in sorted(rng.sample(eligible, k)):
+            if checked_edit is not None:
+                edit = checked_edit(words[i], rng, lang)
+                if edit is None:
+                    continue
+                new, key = edit
+            else:  # a subclass checks its edits itself
+                new, key = self._edit_checked(words[i], rng, lang), None
+                if new is None:
+                    continue
             s, e = spans[i]
-            new = self._edit_checked(text[s:e], rng, lang)
-            if new is not None:
-                edits.append((s, e, new))
+            edits.append((s, e, new))
+            edited.append((i, new, key))
         out, aligned = splice(text, edits)
         alignment = list(aligned)
         if not alignment:
             return PerturbResult(text, False, len(eligible), 0, 0.0, reason="no chosen word could be edited")
         n_edited = len(alignment)
-        if nfc(out) != out:  # an edit composed with its neighbour: keep the text honest, coarsen alignment
+        rate = None
+        if spaced and own_check:
+            # NFC words put in place of whole whitespace tokens of an NFC text: the output is NFC
+            # (whitespace is stable and begins no canonical composition), and the rate comes from
+            # per-word clusters
+            rate = word_edit_rate(text, spans, words, edited)
+        elif nfc(out) != out:  # an edit composed with its neighbour: keep the text honest, coarsen alignment
             out = nfc(out)
             alignment = [Span(alignment[0].old_start, len(text), alignment[0].new_start, len(out))]
-        return PerturbResult(out, True, len(eligible), n_edited, grapheme_edit_rate(text, out), tuple(alignment))
+        if rate is None:
+            rate = grapheme_edit_rate(text, out)
+        return PerturbResult(out, True, len(eligible), n_edited, rate, tuple(alignment))
+
+    def _eligible_indices(self, words: list[str], lang: str) -> list[int]:
+        """Indices of the eligible words: `eligible` of each, in order (subclasses may do it in bulk)."""
+        is_eligible = self.eligible
+        return [i for i, word in enumerate(words) if is_eligible(word, lang)]
 
     def _edit_checked(self, word: str, rng: random.Random, lang: str) -> str | None:
         """Apply `edits_per_word` edits; reject results that detach a mark or vowel sign, or change nothing."""
-        new: str | None = word
+        edit = self._checked_edit(word, rng, lang)
+        return None if edit is None else edit[0]
+
+    def _checked_edit(self, word: str, rng: random.Random, lang: str) -> tuple[str, str | None] | None:
+        """`_edit_checked`, with the new word's cluster key (text.word_facts) for the edit rate."""
+        if self.edits_per_word == 1:  # the loop below, unrolled for its usual single edit
+            cand = self.edit_word(word, rng, lang)
+            if cand is None:
+                return None
+            cand = _normalize("NFC", cand)  # nfc()
+            if _SPACE.search(cand):
+                return None
+            n_ill, key = _word_facts(cand)  # n_ill == ill_formed(cand); edited words rarely recur: no cache
+            if n_ill and n_ill > ill_formed(word):
+                return None
+            return None if cand == word else (cand, key)
+        new, new_key = word, None
         base = ill_formed(word)
+        edit_word = self.edit_word
         for _ in range(self.edits_per_word):
-            cand = self.edit_word(new, rng, lang)
+            cand = edit_word(new, rng, lang)
             if cand is None:
                 break
-            cand = nfc(cand)
-            if ill_formed(cand) > base or _SPACE.search(cand):
+            cand = _normalize("NFC", cand)  # nfc()
+            if _SPACE.search(cand):
                 break
-            new = cand
-        return None if new == word else new
+            n_ill, key = _word_facts(cand)  # n_ill == ill_formed(cand)
+            if n_ill > base:
+                break
+            new, new_key = cand, key
+        return None if new == word else (new, new_key)
 
 
 def content_graphemes(text: str) -> int:
@@ -192,15 +242,17 @@ def splice(text: str, edits: Iterable[tuple[int, int, str]]) -> tuple[str, tuple
     """
     pieces: list[str] = []
     alignment: list[Span] = []
+    add_piece, add_span = pieces.append, alignment.append
     cursor = out_len = 0
     for s, e, new in edits:
-        pieces.append(text[cursor:s])
+        add_piece(text[cursor:s])
         out_len += s - cursor
-        alignment.append(Span(s, e, out_len, out_len + len(new)))
-        pieces.append(new)
-        out_len += len(new)
+        n = len(new)
+        add_span(Span(s, e, out_len, out_len + n))
+        add_piece(new)
+        out_len += n
         cursor = e
-    pieces.append(text[cursor:])
+    add_piece(text[cursor:])
     return "".join(pieces), tuple(alignment)
 
 

@@ -25,7 +25,7 @@ from harness.text import SCRIPTS, char_script, graphemes, is_letter_cluster, nfc
 from ._keyboards import lang_layout, layout_chars, layout_index
 from ._unicode import carries_marks, is_free_letter
 
-_EDITED_TEXT: ContextVar[str | None] = ContextVar("xrobust_edited_text", default=None)
+_EDITED_TEXT: ContextVar[str | _Unnormalized | None] = ContextVar("xrobust_edited_text", default=None)
 _KNOWN_SCRIPTS = frozenset(SCRIPTS)
 
 
@@ -47,6 +47,10 @@ class Alphabet:
 
     def __bool__(self) -> bool:
         return bool(self.letters)
+
+    def __hash__(self) -> int:
+        # equal alphabets have equal members; a frozenset keeps its hash, the field tuple would not
+        return hash(self.members)
 
     def cased(self, letter: str, upper: bool) -> str:
         """`letter` in upper case when asked and the alphabet has that upper-case letter."""
@@ -128,10 +132,26 @@ def editing(text: str) -> Iterator[None]:
         _EDITED_TEXT.reset(token)
 
 
+class _Unnormalized:
+    """A text set by AlphabetEdit.perturb, NFC-normalized by `edited_text` when first asked for."""
+
+    __slots__ = ("raw", "normalized")
+
+    def __init__(self, raw: str) -> None:
+        self.raw = raw
+        self.normalized: str | None = None
+
+
 def edited_text(word: str) -> str:
     """The text being edited, or `word` itself when called outside `editing` (e.g. edit_word alone)."""
     text = _EDITED_TEXT.get()
-    return word if text is None else text
+    if text is None:
+        return word
+    if type(text) is _Unnormalized:
+        if text.normalized is None:
+            text.normalized = nfc(text.raw)
+        return text.normalized
+    return text
 
 
 
@@ -140,30 +160,95 @@ class AlphabetEdit(WordEditPerturbation):
     """A word edit that draws letters from same-script alphabets (insert, substitute).
 
     Subclasses implement `sites(clusters, lang, text)`: the (position, alphabet) pairs where the word
-    can be edited. The text being edited is made available to them (`editing`), and a word's sites
-    are cached when its alphabets come from keyboard layouts, i.e. do not depend on the text.
+    can be edited, and may turn them into whatever `edit_word` reads fastest (`options`). The text
+    being edited is made available to them (`editing`), and a word's sites and options are cached
+    when its alphabets come from keyboard layouts, i.e. do not depend on the text.
     """
 
     def perturb(self, text: str, severity: float, rng: random.Random, lang: str = "und") -> PerturbResult:
-        with editing(nfc(text)):
+        # `editing(nfc(text))`, without a generator per call, normalizing only when a word asks
+        token = _EDITED_TEXT.set(_Unnormalized(text))
+        try:
             return super().perturb(text, severity, rng, lang)
+        finally:
+            _EDITED_TEXT.reset(token)
 
     @abstractmethod
     def sites(self, clusters: list[str], lang: str, text: str) -> Iterator[tuple[int, Alphabet]]:
         """Where in the word (cluster index) an edit can go, with the alphabet to draw from."""
 
+    def options(self, word: str, clusters: list[str], sites: tuple[tuple[int, Alphabet], ...]) -> tuple:
+        """What `edit_word` draws from for a word with these sites (by default the sites themselves)."""
+        return sites
+
     def candidates(self, word: str, lang: str) -> tuple[tuple[int, Alphabet], ...]:
         """The word's sites, cached when they do not depend on the rest of the text."""
-        if text_independent(word, lang):
-            return _cached_sites(self, word, lang)
-        return tuple(self.sites(graphemes(word), lang, edited_text(word)))
+        entry = self._memo(lang).get(word)
+        if entry is None:
+            entry = self._remember(word, lang)
+            if entry is None:
+                return tuple(self.sites(graphemes(word), lang, edited_text(word)))
+        return entry[0]
+
+    def word_options(self, word: str, lang: str) -> tuple:
+        """`options` of the word's sites, cached like them."""
+        memos = self.__dict__.get(_MEMO)  # self._memo(lang), inlined: edit_word's hot path
+        memo = memos.get(lang) if memos is not None else None
+        entry = memo.get(word) if memo is not None else None
+        if entry is None:
+            entry = self._remember(word, lang)
+            if entry is None:
+                clusters = graphemes(word)
+                return self.options(word, clusters, tuple(self.sites(clusters, lang, edited_text(word))))
+        return entry[1]
 
     def eligible(self, word: str, lang: str) -> bool:
-        if text_independent(word, lang):
-            return bool(_cached_sites(self, word, lang))
-        return any(True for _ in self.sites(graphemes(word), lang, edited_text(word)))
+        entry = self._memo(lang).get(word)
+        if entry is None:
+            entry = self._remember(word, lang)
+            if entry is None:
+                return any(True for _ in self.sites(graphemes(word), lang, edited_text(word)))
+        return bool(entry[0])
+
+    def _eligible_indices(self, words: list[str], lang: str) -> list[int]:
+        if type(self).eligible is not AlphabetEdit.eligible:  # a subclass decides: ask it word by word
+            return super()._eligible_indices(words, lang)
+        entries = list(map(self._memo(lang).get, words))
+        if None in entries:
+            for i, entry in enumerate(entries):
+                if entry is None:
+                    entries[i] = self._remember(words[i], lang) or (self.eligible(words[i], lang),)
+        return [i for i, entry in enumerate(entries) if entry[0]]
+
+    def _memo(self, lang: str) -> dict[str, tuple[tuple, tuple]]:
+        """word -> (sites, options) of this perturbation's text-independent words in `lang`.
+
+        Kept on the instance (outside its fields: equality, hash and repr ignore it) rather than in
+        an lru_cache keyed by the perturbation, whose dataclass hash is recomputed on every call."""
+        memos = self.__dict__.get(_MEMO)
+        if memos is None:
+            memos = {}
+            object.__setattr__(self, _MEMO, memos)
+        memo = memos.get(lang)
+        if memo is None:
+            memo = memos[lang] = {}
+        return memo
+
+    def _remember(self, word: str, lang: str) -> tuple[tuple, tuple] | None:
+        """Compute and remember the sites and options of a text-independent word; None for other words."""
+        if not text_independent(word, lang):
+            return None
+        memo = self._memo(lang)
+        if len(memo) >= _MEMO_SIZE:
+            memo.clear()
+        clusters = graphemes(word)
+        sites = tuple(self.sites(clusters, lang, word))
+        entry = memo[word] = (sites, self.options(word, clusters, sites))
+        return entry
+
+    def __getstate__(self) -> dict[str, object]:  # pickles and copies leave the memo behind
+        return {k: v for k, v in self.__dict__.items() if k != _MEMO}
 
 
-@lru_cache(maxsize=65536)
-def _cached_sites(p: AlphabetEdit, word: str, lang: str) -> tuple[tuple[int, Alphabet], ...]:
-    return tuple(p.sites(graphemes(word), lang, word))
+_MEMO = "_xrobust_site_memo"
+_MEMO_SIZE = 65536

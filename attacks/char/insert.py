@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from harness.perturbation import PERTURBATIONS
-from harness.text import cluster_script, graphemes, is_letter_cluster
+from harness.text import cluster_script, is_letter_cluster
 
 from ._alphabet import Alphabet, AlphabetEdit, alphabet
-from ._rand import pick
 
 
 @PERTURBATIONS.register("char.insert.v1")
@@ -38,13 +37,17 @@ class InsertLetter(AlphabetEdit):
                             yield i, alpha
                             break
 
-    def edit_word(self, word: str, rng: random.Random, lang: str) -> str | None:
-        clusters = graphemes(word)
-        slots = self.candidates(word, lang)
-        if not slots:
-            return None
-        i, alpha = pick(slots, rng)
+    def options(self, word: str, clusters: list[str], sites: tuple[tuple[int, Alphabet], ...]) -> tuple:
+        """Per site: the text before and after the boundary, the letters to draw from, the alphabet,
+        and whether the word is in capitals."""
         all_caps = word.isupper() and sum(ch.isupper() for ch in word) >= 2
-        clusters.insert(i, alpha.cased(pick(alpha.pool, rng), all_caps))
-        return "".join(clusters)
+        return tuple(("".join(clusters[:i]), "".join(clusters[i:]), alpha.pool, alpha, all_caps) for i, alpha in sites)
 
+    def edit_word(self, word: str, rng: random.Random, lang: str) -> str | None:
+        options = self.word_options(word, lang)
+        if not options:
+            return None
+        # pick(options, rng), then pick(alpha.pool, rng): one rng.random() each
+        before, after, pool, alpha, all_caps = options[int(rng.random() * len(options))]
+        letter = pool[int(rng.random() * len(pool))]
+        return before + (alpha.cased(letter, True) if all_caps else letter) + after

@@ -4,12 +4,12 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import repeat
 
 from harness.perturbation import PERTURBATIONS, WordEditPerturbation
 from harness.text import dominant_script, nfc
 
 from ._keyboards import LAYOUT_SCRIPTS, layout_for, load_layout
-from ._rand import pick
 from ._unicode import LETTER, char_class
 
 Plan = tuple[tuple[int, tuple[str, ...]], ...]  # (code-point index in the word, replacements)
@@ -82,10 +82,15 @@ class KeyboardTypo(WordEditPerturbation):
     def eligible(self, word: str, lang: str) -> bool:
         return bool(typo_plan(word, lang))
 
+    def _eligible_indices(self, words: list[str], lang: str) -> list[int]:
+        if type(self).eligible is not KeyboardTypo.eligible:  # a subclass decides: ask it word by word
+            return super()._eligible_indices(words, lang)
+        return [i for i, plan in enumerate(map(typo_plan, words, repeat(lang))) if plan]
+
     def edit_word(self, word: str, rng: random.Random, lang: str) -> str | None:
         plan = typo_plan(word, lang)
         if not plan:
             return None
-        i, cands = pick(plan, rng)
-        return word[:i] + pick(cands, rng) + word[i + 1:]
-
+        # pick(plan, rng), then pick(cands, rng): one rng.random() each
+        i, cands = plan[int(rng.random() * len(plan))]
+        return word[:i] + cands[int(rng.random() * len(cands))] + word[i + 1:]

@@ -7,10 +7,9 @@ from functools import lru_cache
 from typing import Iterator
 
 from harness.perturbation import PERTURBATIONS
-from harness.text import cluster_script, graphemes, is_letter_cluster
+from harness.text import cluster_script, is_letter_cluster
 
 from ._alphabet import Alphabet, AlphabetEdit, alphabet
-from ._rand import pick
 
 
 @PERTURBATIONS.register("char.substitute.v1")
@@ -40,17 +39,20 @@ class SubstituteLetter(AlphabetEdit):
                     if len(pool) > 2 or self._choices(g, alpha):
                         yield i, alpha
 
-    def edit_word(self, word: str, rng: random.Random, lang: str) -> str | None:
-        clusters = graphemes(word)
-        sites = self.candidates(word, lang)
-        if not sites:
-            return None
-        i, alpha = pick(sites, rng)
-        g = clusters[i]
-        new_base = alpha.cased(pick(self._choices(g, alpha), rng), g[0].isupper())
-        clusters[i] = new_base + g[1:]
-        return "".join(clusters)
+    def options(self, word: str, clusters: list[str], sites: tuple[tuple[int, Alphabet], ...]) -> tuple:
+        """Per site: the text before the new base, the text after it (the cluster's marks on), the
+        alphabet, the replacement letters, and whether the old base was upper case."""
+        return tuple(("".join(clusters[:i]), clusters[i][1:] + "".join(clusters[i + 1:]), alpha,
+                      self._choices(clusters[i], alpha), clusters[i][0].isupper()) for i, alpha in sites)
 
+    def edit_word(self, word: str, rng: random.Random, lang: str) -> str | None:
+        options = self.word_options(word, lang)
+        if not options:
+            return None
+        # pick(options, rng), then pick(choices, rng): one rng.random() each
+        before, after, alpha, choices, upper = options[int(rng.random() * len(options))]
+        letter = choices[int(rng.random() * len(choices))]
+        return before + (alpha.cased(letter, True) if upper else letter) + after
 
 
 @lru_cache(maxsize=65536)
