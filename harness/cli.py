@@ -52,7 +52,7 @@ def _progress(quiet: bool) -> Iterator:
 
 
 def _predictor_factory(models: List[str], tasks: list[str], device: str, dtype: str, batch_size: int,
-                       max_length: int, allow_pickle: bool, trust_remote_code: bool):
+                       max_length: int, allow_pickle: bool, trust_remote_code: bool, prediction_cache=None):
     """`get(task, head)`: the checkpoint for a task (`--model TASK=DIR` or the default `--model DIR`),
     loaded once per (checkpoint, head)."""
     from .predictor import HFPredictor
@@ -68,7 +68,7 @@ def _predictor_factory(models: List[str], tasks: list[str], device: str, dtype: 
             with err.status(f"loading {model} ({head})"):
                 cache[model, head] = HFPredictor(model, head=head, device=device, dtype=dtype, batch_size=batch_size,
                                                  max_length=max_length, allow_pickle=allow_pickle,
-                                                 trust_remote_code=trust_remote_code)
+                                                 trust_remote_code=trust_remote_code, cache=prediction_cache)
         return cache[model, head]
     return get
 
@@ -90,7 +90,9 @@ def _parse_models(models: List[str], tasks: list[str]) -> tuple[Optional[str], d
 
 
 def _run(suite_path: Path, models: List[str], out_dir: Optional[Path], limit: Optional[int], device: str, dtype: str,
-         batch_size: int, max_length: int, allow_pickle: bool, trust_remote_code: bool, quiet: bool) -> None:
+         batch_size: int, max_length: int, allow_pickle: bool, trust_remote_code: bool, quiet: bool,
+         cache: bool = True, cache_dir: Optional[Path] = None) -> None:
+    from .cache import open_cache
     from .report import console_summary
     from .runner import RunOptions, run_suite
     from .suite import load_suite
@@ -99,7 +101,7 @@ def _run(suite_path: Path, models: List[str], out_dir: Optional[Path], limit: Op
     if limit is not None and limit < 1:
         raise ConfigError(f"--limit must be >= 1, got {limit}")
     get = _predictor_factory(models, [t.task for t in loaded.suite.tasks], device, dtype, batch_size, max_length,
-                             allow_pickle, trust_remote_code)
+                             allow_pickle, trust_remote_code, open_cache(cache_dir) if cache else None)
     with _progress(quiet) as factory:
         result = run_suite(loaded, get, RunOptions(out=out_dir, limit=limit, progress=factory,
                                                    command=shlex.join(["xrobust", *sys.argv[1:]])))
@@ -127,9 +129,15 @@ def run(
     allow_pickle: bool = typer.Option(False, help="Allow pickle *.bin weights (loaded with weights_only=True)."),
     trust_remote_code: bool = typer.Option(False, help="Run model code shipped with the checkpoint (only if you trust it)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    cache: bool = typer.Option(True, "--cache/--no-cache", help="Reuse model outputs computed before for the same "
+                               "checkpoint, dtype and input (a re-run of an unchanged suite makes no model calls)."),
+    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", envvar="XROBUST_PREDICTION_CACHE_DIR",
+                                             help="Directory of the prediction cache (predictions.sqlite); default "
+                                             "$XROBUST_CACHE_DIR or the user cache dir."),
 ) -> None:
     """Run SUITE on one checkpoint and write the run directory (run.json, records, rows, reports)."""
-    _run(suite, model, out_dir, limit, device, dtype, batch_size, max_length, allow_pickle, trust_remote_code, quiet)
+    _run(suite, model, out_dir, limit, device, dtype, batch_size, max_length, allow_pickle, trust_remote_code, quiet,
+         cache=cache, cache_dir=cache_dir)
 
 
 @app.command()

@@ -2,8 +2,9 @@
 
 `HFPredictor` loads any fine-tuned checkpoint (local directory or hub id) through transformers
 Auto classes: safetensors only unless pickle is explicitly allowed (then `weights_only=True`),
-never remote code unless asked. Inputs are deduplicated, sorted by token length and batched with
-dynamic padding under `torch.inference_mode()`.
+never remote code unless asked. Inputs are deduplicated, looked up in the prediction cache
+(harness/cache.py) when one is given, and the rest sorted by token length and batched with dynamic
+padding under `torch.inference_mode()` (pinned host memory and non-blocking copies on CUDA).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any, Callable, Iterator, Mapping, Protocol, Sequence
 
 import numpy as np
 
+from .cache import PredictionCache, feature_key, namespace
 from .errors import CheckpointError, ConfigError
 
 ProgressFn = Callable[[int, int], None]  # (completed, total)
@@ -39,7 +41,7 @@ class Predictor(Protocol):
 
     id2label: Mapping[int, str]
     fingerprint: str
-    calls: int  # number of inputs actually sent to the model
+    calls: int  # number of inputs actually sent to the model (cache hits excluded)
     tokenizer: Any
     max_length: int
 
@@ -66,6 +68,7 @@ class HFPredictor:
         allow_pickle: bool = False,
         trust_remote_code: bool = False,
         revision: str | None = None,
+        cache: PredictionCache | None = None,
     ):
         import torch
         import transformers
@@ -84,6 +87,9 @@ class HFPredictor:
         self.device = _resolve_device(device, torch)
         self.dtype = _resolve_dtype(dtype, self.device, torch)
         self.calls = 0
+        self.cache = cache
+        self.cache_hits = 0  # unique inputs served by the cache
+        self._namespaces: dict[str, bytes] = {}
         auto = getattr(transformers, HEADS[head])
         kwargs = dict(trust_remote_code=trust_remote_code, revision=revision)
         try:
@@ -120,8 +126,9 @@ class HFPredictor:
 
     def forward(self, features: Sequence[Feature], kind: str = "logits",
                 progress: ProgressFn | None = None) -> list[np.ndarray]:
-        """Run the model on tokenized features, deduplicated, sorted by length and batched with dynamic
-        padding; one float32 array per feature, trimmed to the feature's own length for per-token kinds."""
+        """Run the model on tokenized features, deduplicated, served from the cache where possible, the
+        rest sorted by length and batched with dynamic padding; one float32 array per feature, trimmed to
+        the feature's own length for per-token kinds. Each computed batch is cached as soon as it is done."""
         import torch
 
         base, _, arg = kind.partition(":")
@@ -129,26 +136,45 @@ class HFPredictor:
             raise ConfigError(f"unknown output kind {kind!r} (known: {OUTPUT_KINDS})")
         unique = list(dict.fromkeys(features))
         results: list[np.ndarray | None] = [None] * len(unique)
-        order = sorted(range(len(unique)), key=lambda i: (_feature_len(unique[i]), i))
+        keys: list[bytes] = []
+        if self.cache is not None and unique:
+            ns = self._namespace(kind)
+            keys = [feature_key(ns, f) for f in unique]
+            results = self.cache.get(keys)
+        todo = [i for i, r in enumerate(results) if r is None]
+        self.cache_hits += len(unique) - len(todo)
+        order = sorted(todo, key=lambda i: (_feature_len(unique[i]), i))
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
         autocast = self.dtype != torch.float32
-        done = 0
+        pin = self.device.type == "cuda"
+        done = len(unique) - len(todo)
+        if progress and done:
+            progress(done, len(unique))
         with torch.inference_mode():
             for start in range(0, len(order), self.batch_size):
                 idx = order[start : start + self.batch_size]
                 ids, mask = _pad([unique[i] for i in idx], pad, torch)
+                if pin:  # page-locked host memory lets the copies below overlap with queued GPU work
+                    ids, mask = ids.pin_memory(), mask.pin_memory()
                 ids = ids.to(self.device, non_blocking=True)
                 mask = mask.to(self.device, non_blocking=True)
                 with torch.autocast(self.device.type, dtype=self.dtype, enabled=autocast):
                     out = self.model(input_ids=ids, attention_mask=mask, output_hidden_states=base == "mean_hidden")
                 for i, arr in zip(idx, _batch_outputs(out, base, arg, mask)):
                     results[i] = arr
+                if keys:
+                    self.cache.put([(keys[i], results[i]) for i in idx])
                 done += len(idx)
                 self.calls += len(idx)
                 if progress:
                     progress(done, len(unique))
         position = {x: i for i, x in enumerate(unique)}
         return [results[position[f]] for f in features]
+
+    def _namespace(self, kind: str) -> bytes:
+        if kind not in self._namespaces:
+            self._namespaces[kind] = namespace(self.fingerprint, kind, self.describe()["dtype"])
+        return self._namespaces[kind]
 
     def _encode(self, unique: list[tuple[str, ...]]) -> Mapping[str, list[list[int]]]:
         arity = {len(x) for x in unique}
@@ -173,13 +199,14 @@ def _pad(batch: list[Feature], pad_id: int, torch):
     length = max(_feature_len(f) for f in batch)
     nested = bool(batch) and bool(batch[0]) and isinstance(batch[0][0], tuple)
     rows = [list(f) for f in batch] if nested else [[f] for f in batch]
-    ids = torch.full((len(rows), len(rows[0]), length), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(rows), len(rows[0]), length), dtype=torch.long)
+    ids = np.full((len(rows), len(rows[0]), length), pad_id, dtype=np.int64)
+    mask = np.zeros((len(rows), len(rows[0]), length), dtype=np.int64)
     for b, choices in enumerate(rows):
         for c, seq in enumerate(choices):
-            ids[b, c, : len(seq)] = torch.tensor(seq, dtype=torch.long)
+            ids[b, c, : len(seq)] = seq  # numpy fills from a tuple far faster than torch.tensor per row
             mask[b, c, : len(seq)] = 1
-    return (ids, mask) if nested else (ids[:, 0], mask[:, 0])
+    ids_t, mask_t = torch.from_numpy(ids), torch.from_numpy(mask)
+    return (ids_t, mask_t) if nested else (ids_t[:, 0], mask_t[:, 0])
 
 
 def _batch_outputs(out, kind: str, arg: str, mask) -> list[np.ndarray]:
@@ -245,7 +272,7 @@ def _fingerprint(model, torch) -> str:
         h.update(name.encode())
         t = tensor.detach().to("cpu").contiguous().reshape(-1)
         h.update(str(t.dtype).encode())
-        h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+        h.update(t.view(torch.uint8).numpy() if t.numel() else b"")  # buffer, not a copy: peak memory
     return h.hexdigest()
 
 

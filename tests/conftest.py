@@ -19,6 +19,12 @@ TINY_LABELS = ("entailment", "neutral", "contradiction")
 TINY_TOKENIZER_LANGS = ("en", "de", "ru", "el", "ar", "hi", "th", "zh")
 
 
+@pytest.fixture(autouse=True)
+def _private_prediction_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test gets its own prediction cache: the user's is never touched, and no test sees another's outputs."""
+    monkeypatch.setenv("XROBUST_PREDICTION_CACHE_DIR", str(tmp_path_factory.mktemp("prediction-cache")))
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """Path to the shared sample data (../shared/data next to the repository)."""

@@ -38,7 +38,8 @@ def user_suite(tmp_path):
 
 
 def _run(suite, model, out, capsys, *extra):
-    code, stdout, stderr = run_cli(["run", suite, "--model", model, "--out", out, "-q", *extra], capsys)
+    # --no-cache: these tests are about computing predictions (batch size, determinism, resume); tests/test_cache.py
+    code, stdout, stderr = run_cli(["run", suite, "--model", model, "--out", out, "-q", "--no-cache", *extra], capsys)
     assert code == 0, stderr
     return stdout
 

@@ -1,0 +1,241 @@
+"""Prediction cache: a re-run makes no model calls and gives identical records; keys separate checkpoints,
+dtypes and output kinds; a broken, locked or shared cache database never breaks a run."""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from _util import REPO, run_cli, write_jsonl, xnli_rows
+
+from harness.cache import CACHE_FILE, CacheWarning, PredictionCache, feature_key, namespace, open_cache
+from harness.errors import ConfigError
+from harness.predictor import HFPredictor
+
+LANGS = ("en", "hi", "zh")
+TEXTS = ["The cat sat on the mat.", "Der Hund schläft.", "यह एक परीक्षण है।", "这是一个测试。", "The cat sat on the mat."]
+
+
+@pytest.fixture
+def suite(tmp_path):
+    """3 languages x 40 XNLI rows, clean + two swap severities."""
+    for lang in LANGS:
+        write_jsonl(tmp_path / "data" / f"{lang}.jsonl", xnli_rows(lang, 40))
+    p = tmp_path / "suite.yaml"
+    p.write_text(textwrap.dedent("""\
+        name: cache-test
+        tasks:
+          - task: xnli
+            data: {format: jsonl, path: "data/{lang}.jsonl"}
+            languages: [en, hi, zh]
+        perturbations:
+          - id: char.swap.v1
+            severities: [0.3, 0.6]
+        stats: {bootstrap_samples: 100}
+        """), encoding="utf-8")
+    return p
+
+
+def _run(suite, model, out, capsys, *extra) -> dict:
+    code, _, stderr = run_cli(["run", suite, "--model", model, "--out", out, "-q", *extra], capsys)
+    assert code == 0, stderr
+    return json.loads((out / "run.json").read_text())
+
+
+def _features(pred: HFPredictor, texts=TEXTS) -> list[tuple]:
+    return [tuple(ids) for ids in pred.tokenizer(list(texts), truncation=True, max_length=pred.max_length)["input_ids"]]
+
+
+def test_rerun_makes_no_model_calls_and_gives_identical_records(suite, tiny_classifier_dir, tmp_path, capsys):
+    cache_dir = tmp_path / "cache"
+    first = _run(suite, tiny_classifier_dir, tmp_path / "a", capsys, "--cache-dir", cache_dir)
+    again = _run(suite, tiny_classifier_dir, tmp_path / "b", capsys, "--cache-dir", cache_dir)
+    uncached = _run(suite, tiny_classifier_dir, tmp_path / "c", capsys, "--no-cache")
+    assert first["model_calls"] > 0 and again["model_calls"] == 0
+    assert uncached["model_calls"] == first["model_calls"]  # a cold cache computes exactly what no cache does
+    assert len(open_cache(cache_dir)) == first["model_calls"]  # every computed output stored once
+    records = [pd.read_parquet(tmp_path / d / "records.parquet") for d in "abc"]
+    pd.testing.assert_frame_equal(records[0], records[1])
+    pd.testing.assert_frame_equal(records[0], records[2])
+    rows = [pd.read_csv(tmp_path / d / "rows.csv").drop(columns="run_id") for d in "ab"]
+    pd.testing.assert_frame_equal(rows[0], rows[1])
+    assert not (Path(os.environ["XROBUST_PREDICTION_CACHE_DIR"]) / CACHE_FILE).exists()  # --no-cache opened none
+
+
+def test_default_location_follows_the_environment(suite, tiny_classifier_dir, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("XROBUST_PREDICTION_CACHE_DIR", str(tmp_path / "env-cache"))
+    first = _run(suite, tiny_classifier_dir, tmp_path / "a", capsys)
+    assert len(open_cache(tmp_path / "env-cache")) == first["model_calls"] > 0
+    assert _run(suite, tiny_classifier_dir, tmp_path / "b", capsys)["model_calls"] == 0
+
+
+def test_checkpoint_dtype_and_kind_are_part_of_the_key(tiny_classifier_dir, tiny_tokenizer_dir, tmp_path):
+    from conftest import TINY_LABELS
+
+    from harness.modelbuild import build_tiny_model
+
+    cache = open_cache(tmp_path / "cache")
+    p1 = HFPredictor(str(tiny_classifier_dir), cache=cache)
+    feats = _features(p1)
+    out1 = p1.forward(feats)
+    assert (p1.calls, p1.cache_hits) == (4, 0)  # 5 texts, one repeated
+    p2 = HFPredictor(str(tiny_classifier_dir), cache=cache, batch_size=1)
+    seen = []
+    out2 = p2.forward(list(reversed(feats)), progress=lambda done, total: seen.append((done, total)))
+    assert (p2.calls, p2.cache_hits, seen) == (0, 4, [(4, 4)])
+    for a, b in zip(out1, reversed(out2)):
+        assert a.dtype == b.dtype == np.float32
+        np.testing.assert_array_equal(a, b)
+    bf16 = HFPredictor(str(tiny_classifier_dir), cache=cache, dtype="bfloat16")
+    bf16.forward(feats)
+    assert bf16.calls == 4
+    p1.forward(feats, "mean_hidden:-1")
+    assert p1.calls == 4 + 4
+    other_dir = build_tiny_model(tmp_path / "other", tiny_tokenizer_dir, "sequence_classification", TINY_LABELS, seed=1)
+    other = HFPredictor(str(other_dir), cache=cache)
+    assert other.fingerprint != p1.fingerprint
+    other.forward(feats)
+    assert other.calls == 4
+    assert len(cache) == 4 * 4  # fp32 logits, bf16 logits, fp32 pooled, the other checkpoint's logits
+
+
+def test_per_token_and_multiple_choice_outputs_round_trip(tiny_ner_dir, tiny_choice_dir, tmp_path):
+    cache = open_cache(tmp_path / "cache")
+    ner = HFPredictor(str(tiny_ner_dir), head="token_classification", cache=cache)
+    feats = _features(ner)
+    computed = ner.forward(feats, "token_logits")
+    again = HFPredictor(str(tiny_ner_dir), head="token_classification", cache=cache)
+    cached = again.forward(feats, "token_logits")
+    assert again.calls == 0 and [a.shape for a in cached] == [(len(f), 7) for f in feats]
+    for a, b in zip(computed, cached):
+        np.testing.assert_array_equal(a, b)
+    choice = HFPredictor(str(tiny_choice_dir), head="multiple_choice", cache=cache)
+    flat = _features(choice)
+    nested = [(flat[0], flat[1]), (flat[2], flat[3]), (flat[1], flat[0])]
+    computed = choice.forward(nested, "logits")
+    again = HFPredictor(str(tiny_choice_dir), head="multiple_choice", cache=cache)
+    cached = again.forward(nested, "logits")
+    assert again.calls == 0 and [a.shape for a in cached] == [(2,)] * 3
+    for a, b in zip(computed, cached):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_keys_separate_structure_and_namespace():
+    ns = namespace("f" * 64, "logits", "float32")
+    keys = {feature_key(ns, (1, 2, 3)), feature_key(ns, ((1, 2, 3),)), feature_key(ns, ((1, 2), (3,))),
+            feature_key(ns, ((1,), (2, 3))), feature_key(namespace("f" * 64, "logits", "bfloat16"), (1, 2, 3)),
+            feature_key(namespace("e" * 64, "logits", "float32"), (1, 2, 3)),
+            feature_key(namespace("f" * 64, "mean_hidden:-1", "float32"), (1, 2, 3))}
+    assert len(keys) == 7 and {len(k) for k in keys} == {16}
+    assert feature_key(ns, (1, 2, 3)) == feature_key(namespace("f" * 64, "logits", "float32"), (1, 2, 3))
+
+
+def test_corrupted_cache_is_moved_aside_and_rebuilt(suite, tiny_classifier_dir, tmp_path, capsys):
+    reference = _run(suite, tiny_classifier_dir, tmp_path / "ref", capsys, "--no-cache")
+    cache_dir = tmp_path / "cache"
+    cache_dir.mkdir()
+    (cache_dir / CACHE_FILE).write_bytes(b"this is not a database\n" * 100)
+    with pytest.warns(CacheWarning, match="unreadable"):
+        first = _run(suite, tiny_classifier_dir, tmp_path / "a", capsys, "--cache-dir", cache_dir)
+    assert first["model_calls"] == reference["model_calls"]
+    [aside] = cache_dir.glob(f"{CACHE_FILE}.broken-*")
+    assert aside.read_bytes().startswith(b"this is not a database")
+    assert _run(suite, tiny_classifier_dir, tmp_path / "b", capsys, "--cache-dir", cache_dir)["model_calls"] == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "ref" / "records.parquet"),
+                                  pd.read_parquet(tmp_path / "b" / "records.parquet"))
+
+
+def test_torn_row_is_a_miss(tiny_classifier_dir, tmp_path):
+    cache = open_cache(tmp_path / "cache")
+    p = HFPredictor(str(tiny_classifier_dir), cache=cache)
+    feats = _features(p)[:1]
+    out = p.forward(feats)
+    with sqlite3.connect(cache.path) as conn:
+        conn.execute("UPDATE outputs SET data = substr(data, 1, 5)")
+    again = HFPredictor(str(tiny_classifier_dir), cache=cache)
+    np.testing.assert_array_equal(again.forward(feats)[0], out[0])
+    assert again.calls == 1
+
+
+def test_locked_cache_falls_back_to_the_model_with_a_warning(tiny_classifier_dir, tmp_path):
+    path = tmp_path / "cache" / CACHE_FILE
+    cache = PredictionCache(path, timeout=0.1)
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # another process holding the write lock for longer than our timeout
+    blocker.execute("INSERT INTO outputs VALUES (x'00', '', x'00000000')")
+    try:
+        reference = HFPredictor(str(tiny_classifier_dir))
+        feats = _features(reference)
+        p = HFPredictor(str(tiny_classifier_dir), cache=cache)
+        with pytest.warns(CacheWarning, match="database is locked"):
+            out = p.forward(feats)
+        assert p.calls == 4 and not cache.enabled
+        for a, b in zip(out, reference.forward(feats)):
+            np.testing.assert_array_equal(a, b)
+        p.forward(feats)  # switched off for the rest of the process: no second warning, no cache
+        assert p.calls == 8
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+
+
+def test_unusable_cache_location_is_a_clear_usage_error(suite, tiny_classifier_dir, tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    code, _, err = run_cli(["run", suite, "--model", tiny_classifier_dir, "--out", tmp_path / "a", "-q",
+                            "--cache-dir", tmp_path / "file"], capsys)
+    assert code == 2 and "not a directory" in err and "Traceback" not in err
+    path = tmp_path / "journal" / CACHE_FILE
+    path.parent.mkdir()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("PRAGMA journal_mode=DELETE")
+    holder.execute("CREATE TABLE t (x)")
+    holder.execute("BEGIN EXCLUSIVE")  # a rollback-journal database locked by someone else: cannot switch to WAL
+    try:
+        with pytest.raises(ConfigError, match="database is locked; pass --cache-dir DIR or --no-cache"):
+            PredictionCache(path, timeout=0.1)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+WRITER = """
+import sys
+import numpy as np
+from harness.cache import PredictionCache
+cache = PredictionCache(sys.argv[1], timeout=30)
+start = int(sys.argv[2])
+for i in range(start, start + 600, 5):  # 120 small transactions, half of the keys shared with the other writer
+    cache.put([(k.to_bytes(16, "big"), np.full(3, k, dtype=np.float32)) for k in range(i, i + 5)])
+"""
+
+
+def test_concurrent_writers_share_one_database(tmp_path):
+    path = tmp_path / "shared" / CACHE_FILE
+    PredictionCache(path)
+    procs = [subprocess.Popen([sys.executable, "-W", "error", "-c", WRITER, str(path), str(s)], cwd=REPO,
+                              stderr=subprocess.PIPE, text=True) for s in (0, 300)]
+    for p in procs:
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    cache = PredictionCache(path)
+    assert len(cache) == 900
+    keys = [k.to_bytes(16, "big") for k in (0, 299, 300, 599, 899)]
+    assert [float(a[0]) for a in cache.get(keys)] == [0.0, 299.0, 300.0, 599.0, 899.0]
+
+
+def test_cache_handle_pickles_for_worker_processes(tmp_path):
+    import pickle
+
+    cache = PredictionCache(tmp_path / "c" / CACHE_FILE)
+    cache.put([(b"k" * 16, np.arange(6, dtype=np.float32).reshape(2, 3))])
+    copy = pickle.loads(pickle.dumps(cache))  # what Ray does with a predictor factory that holds the cache
+    assert copy.path == cache.path and copy is not cache
+    [arr] = copy.get([b"k" * 16])
+    np.testing.assert_array_equal(arr, np.arange(6, dtype=np.float32).reshape(2, 3))
