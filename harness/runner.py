@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
+from .attack import AttackRun, make_attack, outcome_stats
 from .data import load_examples
 from .errors import ConfigError
 from .executors import Executor, LocalExecutor
@@ -38,12 +39,14 @@ ProgressFactory = Callable[[str, int], ProgressFn]  # (description, total) -> up
 RECORD_COLUMNS = [
     "task", "lang", "perturbation", "severity", "seed", "example_id", "label", "pred", "clean_pred",
     "correct", "score", "flipped", "applied", "edit_rate", "words_edited", "cmi", "label_lost", "perturbed_fields",
+    "attack_outcome", "queries",
 ]
 ROW_COLUMNS = [
     "run_id", "checkpoint", "task", "lang", "lang_name", "family", "script", "perturbation", "severity",
     "seed", "metric", "higher_is_better", "n", "n_applied", "applied_rate", "value", "ci_low", "ci_high",
     "clean_value", "abs_drop", "rel_drop", "drop_ci_low", "drop_ci_high", "flip_rate", "mean_edit_rate",
     "mean_cmi", "n_label_lost",
+    "attack_success_rate", "mean_queries", "mean_word_edit_share",
 ]
 
 
@@ -143,9 +146,17 @@ def _run_unit(loaded: LoadedSuite, ti: int, lang: str, examples: list[Example], 
     total = (len(cells) - 1) * n
     tick = progress(f"perturb {spec.task}/{lang}", total) if progress else None
     done = 0
-    for cell in cells:
+    attacks = {a.id: make_attack(a.id, a.params) for a in suite.attacks}
+    runs: dict[int, AttackRun] = {}  # cell index -> the attack's variants, predictions and outcomes
+    for ci, cell in enumerate(cells):
         if cell.is_clean:
             groups.append([adapter.clean_variant(ex) for ex in examples])
+            continue
+        if cell.perturbation in attacks:
+            label = f"attack {cell.perturbation}@{cell.severity:g} {spec.task}/{lang}"
+            runs[ci] = attacks[cell.perturbation].run(adapter, predictor, examples, cell, fields,
+                                                      progress(label, n) if progress else None)
+            groups.append(runs[ci].variants)
             continue
         pert = perts[cell.perturbation]
         groups.append([adapter.perturb(ex, pert, cell, fields) for ex in examples])
@@ -153,17 +164,20 @@ def _run_unit(loaded: LoadedSuite, ti: int, lang: str, examples: list[Example], 
         if tick:
             tick(done, total)
     tick = progress(f"predict {spec.task}/{lang}", 0) if progress else None
-    preds = adapter.predict(predictor, groups, tick)
+    preds = adapter.predict(predictor, [[] if ci in runs else g for ci, g in enumerate(groups)], tick)
+    for ci, run in runs.items():
+        preds[ci] = run.preds
     clean_variants, clean_preds = groups[0], preds[0]
     clean_stats = adapter.example_stats(clean_variants, clean_preds)
     counts = bootstrap_counts(bootstrap_indices(n, suite.stats.bootstrap_samples,
                                                 derive_seed(suite.seed, "bootstrap", spec.task, lang)))
     clean_rec = [adapter.record_fields(v, p) for v, p in zip(clean_variants, clean_preds)]
     records, rows = [], []
-    for cell, vs, ps in zip(cells, groups, preds):
+    for ci, (cell, vs, ps) in enumerate(zip(cells, groups, preds)):
+        outs = runs[ci].outcomes if ci in runs else None
         stats = clean_stats if cell.is_clean else adapter.example_stats(vs, ps)
         recs = clean_rec if cell.is_clean else [adapter.record_fields(v, p) for v, p in zip(vs, ps)]
-        for ex, v, rec, crec in zip(examples, vs, recs, clean_rec):
+        for j, (ex, v, rec, crec) in enumerate(zip(examples, vs, recs, clean_rec)):
             changed = {f: v.fields[f] for f in fields if v.fields[f] != ex.fields[f]}
             cmi = v.cmi if not np.isnan(v.cmi) else float(ex.meta.get("cmi", float("nan")))
             records.append({
@@ -173,9 +187,13 @@ def _run_unit(loaded: LoadedSuite, ti: int, lang: str, examples: list[Example], 
                 "flipped": rec["pred"] != crec["pred"], "applied": v.applied, "edit_rate": v.edit_rate,
                 "words_edited": v.n_edited, "cmi": cmi, "label_lost": v.label_lost,
                 "perturbed_fields": json.dumps(changed, ensure_ascii=False) if changed else "",
+                "attack_outcome": outs[j].status if outs else "", "queries": outs[j].queries if outs else 0,
             })
+        start = len(rows)
         rows.extend(_cell_rows(cell, adapter, vs, ps, clean_stats, stats, records[-n:] if n else [], counts,
                                suite.stats.confidence, predictor))
+        for r in rows[start:]:  # attack columns: NaN for perturbation cells
+            r.update(outcome_stats(outs))
     return pd.DataFrame.from_records(records, columns=RECORD_COLUMNS), pd.DataFrame.from_records(rows)
 
 

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_serializer, model_validator
 
+from .attack import ATTACKS, make_attack
 from .errors import ConfigError
 from .languages import LANGUAGES
 from .perturbation import PERTURBATIONS, make_perturbation
@@ -90,6 +91,11 @@ class PerturbationSpec(_Strict):
         return v
 
 
+class AttackSpec(PerturbationSpec):
+    """A registered attack id, its severities (the largest share of an example's words it may edit) and its
+    parameters."""
+
+
 class StatsSpec(_Strict):
     """Bootstrap settings for the confidence intervals."""
 
@@ -159,8 +165,17 @@ class Suite(_Strict):
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     tasks: list[TaskSpec] = Field(min_length=1)
     perturbations: list[PerturbationSpec] = Field(default_factory=list)
+    attacks: list[AttackSpec] = Field(default_factory=list)
     stats: StatsSpec = Field(default_factory=StatsSpec)
     gate: GateSpec | None = None  # policy of `xrobust gate`; None: its defaults
+
+    @model_serializer(mode="wrap")
+    def _without_empty_attacks(self, handler: Any) -> Any:
+        # a suite without attacks dumps (and hashes) as before the section existed, so its runs still resume
+        data = handler(self)
+        if not self.attacks and isinstance(data, dict):
+            data.pop("attacks", None)
+        return data
 
 
 @dataclass(frozen=True)
@@ -176,13 +191,18 @@ class LoadedSuite:
         return self.path.parent
 
     def cells(self, task_index: int, lang: str) -> list[Cell]:
-        """Clean cell first, then every (perturbation, severity, seed) of one task and language."""
+        """Clean cell first, then every (perturbation, severity, seed), then every (attack, severity, seed) of one
+        task and language (an attack cell's `perturbation` is the attack id)."""
         s, t = self.suite, self.suite.tasks[task_index]
         out = [Cell(t.task, lang, CLEAN, 0.0, 0)]
         for p in s.perturbations:
             for sev in p.severities:
                 for seed in s.seeds:
                     out.append(Cell(t.task, lang, p.id, float(sev), seed))
+        for a in s.attacks:
+            for sev in a.severities:
+                for seed in s.seeds:
+                    out.append(Cell(t.task, lang, a.id, float(sev), seed))
         return out
 
 
@@ -260,6 +280,7 @@ def _semantic_problems(suite: Suite, base: Path, check_files: bool) -> list[tupl
             make_perturbation(p.id, p.params)
         except ConfigError as exc:
             out.append((("perturbations", pi, "params"), str(exc)))
+    out.extend(_attack_problems(suite))
     out.extend(_gate_problems(suite))
     ids = [p.id for p in suite.perturbations]
     for pi, pid in enumerate(ids):
@@ -281,6 +302,32 @@ def _token_count_problems(suite: Suite, ti: int, recipe: Any) -> list[tuple[tupl
                         f"{p.id} splits or merges words, so the word labels of tasks[{ti}] ({recipe.name}) would no "
                         "longer line up; token tasks take only word-local perturbations (`xrobust ls perturbations`, "
                         "column keeps_token_count): run it in a separate suite"))
+    return out
+
+
+def _attack_problems(suite: Suite) -> list[tuple[tuple, str]]:
+    """Attack ids, parameters, duplicates, and task types an attack has no goal for."""
+    from .tasks import adapter_class
+
+    out: list[tuple[tuple, str]] = []
+    ids = [a.id for a in suite.attacks]
+    for ai, a in enumerate(suite.attacks):
+        if a.id not in ATTACKS:
+            out.append((("attacks", ai, "id"), ATTACKS.unknown_message(a.id)))
+            continue
+        if ids.index(a.id) != ai:
+            out.append((("attacks", ai, "id"), f"{a.id!r} is listed twice; put all its severities in one entry"))
+        try:
+            attack = make_attack(a.id, a.params)
+        except ConfigError as exc:
+            out.append((("attacks", ai, "params"), str(exc)))
+            continue
+        for ti, t in enumerate(suite.tasks):
+            if t.task in TASKS:
+                cls = adapter_class(TASKS.get(t.task).task_type)
+                why = attack.supports(cls.task_type, cls.needs_token_count)
+                if why:
+                    out.append((("attacks", ai, "id"), f"cannot attack tasks[{ti}] ({t.task}): {why}"))
     return out
 
 
@@ -344,5 +391,5 @@ def _line_index(node: yaml.Node | None, prefix: tuple = ()) -> dict[tuple, int]:
     return out
 
 
-__all__ = ["Suite", "TaskSpec", "DataSpec", "PerturbationSpec", "GateSpec", "GateTaskSpec", "Tolerance", "LoadedSuite",
-           "load_suite"]
+__all__ = ["Suite", "TaskSpec", "DataSpec", "PerturbationSpec", "AttackSpec", "GateSpec", "GateTaskSpec", "Tolerance",
+           "LoadedSuite", "load_suite"]
