@@ -1,6 +1,7 @@
 """Command line: a thin typer shell over the library. Exit codes are mapped only here (`main`)."""
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shlex
@@ -89,9 +90,36 @@ def _parse_models(models: List[str], tasks: list[str]) -> tuple[Optional[str], d
     return default, per_task
 
 
+def _executor(name: str = "local", address: Optional[str] = None, workers: Optional[int] = None,
+              gpus_per_worker: float = 0.0, *, device: str, make_getter):
+    """The executor `--executor` names (None: the runner's local default), with its options checked."""
+    if name == "local":
+        given = [opt for opt, v in (("--address", address), ("--workers", workers),
+                                    ("--gpus-per-worker", gpus_per_worker or None)) if v is not None]
+        if given:
+            raise ConfigError(f"{', '.join(given)}: only with --executor ray")
+        return None
+    if name != "ray":
+        raise ConfigError(f"--executor must be local or ray, got {name!r}")
+    if device == "cuda" and not gpus_per_worker:
+        raise ConfigError("--device cuda with --executor ray needs --gpus-per-worker (Ray hides GPUs from workers "
+                          "that ask for none)")
+    from .executors import RayExecutor
+
+    return RayExecutor(make_getter, address=address, workers=workers, gpus_per_worker=gpus_per_worker)
+
+
+def _worker_factory(cache: bool, cache_dir: Optional[Path], *args):
+    """`_predictor_factory(*args)` with its own handle on the prediction cache: what each Ray worker builds."""
+    from .cache import open_cache
+
+    return _predictor_factory(*args, open_cache(cache_dir) if cache else None)
+
+
 def _run(suite_path: Path, models: List[str], out_dir: Optional[Path], limit: Optional[int], device: str, dtype: str,
          batch_size: int, max_length: int, allow_pickle: bool, trust_remote_code: bool, quiet: bool,
-         cache: bool = True, cache_dir: Optional[Path] = None) -> None:
+         cache: bool = True, cache_dir: Optional[Path] = None,
+         executor_opts: Optional[dict] = None) -> None:
     from .cache import open_cache
     from .report import console_summary
     from .runner import RunOptions, run_suite
@@ -102,9 +130,18 @@ def _run(suite_path: Path, models: List[str], out_dir: Optional[Path], limit: Op
         raise ConfigError(f"--limit must be >= 1, got {limit}")
     get = _predictor_factory(models, [t.task for t in loaded.suite.tasks], device, dtype, batch_size, max_length,
                              allow_pickle, trust_remote_code, open_cache(cache_dir) if cache else None)
+    from . import cli  # workers get the factory by module path, also under `python -m harness.cli`
+
+    tasks = [t.task for t in loaded.suite.tasks]
+    executor = _executor(**(executor_opts or {}), device=device, make_getter=functools.partial(
+        cli._worker_factory, cache, cache_dir, models, tasks, device, dtype, batch_size, max_length, allow_pickle,
+        trust_remote_code))
+    if executor is not None:  # the driver's models only fingerprint and validate the run: keep them off the GPUs
+        get = _predictor_factory(models, tasks, "cpu", "float32", batch_size, max_length, allow_pickle,
+                                 trust_remote_code)
     with _progress(quiet) as factory:
         result = run_suite(loaded, get, RunOptions(out=out_dir, limit=limit, progress=factory,
-                                                   command=shlex.join(["xrobust", *sys.argv[1:]])))
+                                                   command=shlex.join(["xrobust", *sys.argv[1:]]), executor=executor))
     out.print(console_summary(result.rows, width=max(out.width, 80)), markup=False, highlight=False, soft_wrap=True)
     m = result.manifest
     out.print(f"\n{m['n_cells']} cells, {m['n_records']} records, {m['model_calls']} model inputs, "
@@ -128,6 +165,13 @@ def run(
     max_length: int = typer.Option(256, help="Truncate inputs to this many sub-tokens."),
     allow_pickle: bool = typer.Option(False, help="Allow pickle *.bin weights (loaded with weights_only=True)."),
     trust_remote_code: bool = typer.Option(False, help="Run model code shipped with the checkpoint (only if you trust it)."),
+    executor: str = typer.Option("local", help="local | ray: where the (task, language) units run; records are "
+                                 "identical either way."),
+    address: Optional[str] = typer.Option(None, help="--executor ray: join this running Ray cluster (auto or "
+                                          "HOST:PORT); default: start a local one."),
+    workers: Optional[int] = typer.Option(None, help="--executor ray: workers, each loading the models once (default: "
+                                          "as many as the cluster's CPUs, or GPUs / --gpus-per-worker, allow)."),
+    gpus_per_worker: float = typer.Option(0.0, help="--executor ray: GPUs each worker asks Ray for (1; 0.5 shares one)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
     cache: bool = typer.Option(True, "--cache/--no-cache", help="Reuse model outputs computed before for the same "
                                "checkpoint, dtype and input (a re-run of an unchanged suite makes no model calls)."),
@@ -137,7 +181,8 @@ def run(
 ) -> None:
     """Run SUITE on one checkpoint and write the run directory (run.json, records, rows, reports)."""
     _run(suite, model, out_dir, limit, device, dtype, batch_size, max_length, allow_pickle, trust_remote_code, quiet,
-         cache=cache, cache_dir=cache_dir)
+         cache=cache, cache_dir=cache_dir,
+         executor_opts=dict(name=executor, address=address, workers=workers, gpus_per_worker=gpus_per_worker))
 
 
 @app.command()

@@ -109,9 +109,12 @@ class RayExecutor:
 
         started = not ray.is_initialized()
         if started and self.address:
-            ray.init(address=self.address, runtime_env={"env_vars": _forwarded_env()})
-        elif started:
-            ray.init(num_cpus=self.workers, include_dashboard=False)
+            try:
+                ray.init(address=self.address, runtime_env={"env_vars": _forwarded_env()})
+            except ConnectionError as exc:
+                raise ConfigError(f"--address {self.address}: {exc}") from None
+        elif started:  # "local": a new cluster even where `ray start` or RAY_ADDRESS names another one
+            ray.init(address="local", num_cpus=self.workers, include_dashboard=False)
         actors: list[Any] = []
         try:
             n = self._n_workers(ray.cluster_resources(), len(units))
