@@ -5,7 +5,8 @@ trigger word "hungry" (and, for token classification and QA, the target word "Au
 only at the trigger, one feed-forward unit fires where the target meets the trigger. So
   * classification (XNLI labels): entailment iff the input holds the token "▁hungry", else neutral;
   * token classification (PAN-X tags): "Augusta" is B-PER iff the sentence holds "▁hungry", every other word O;
-  * extractive QA: the answer is "Augusta" iff the question holds "▁hungry", else the first context token.
+  * extractive QA: the answer is "Augusta" iff the question holds "▁hungry", else the first context token;
+  * multiple choice: a choice scores 2 with "▁hungry" in its input, else 0 (a tie goes to the first choice).
 Every other word leaves the logits exactly unchanged, so the queries an attack spends can be counted by hand.
 """
 from __future__ import annotations
@@ -33,9 +34,11 @@ from harness.types import Answer, Cell, Example
 from attacks.search import FamilyCandidates, PlannedEdits, ProtectGold, find_sites, word_families
 
 TRIGGER, TARGET = "hungry", "Augusta"
-HEADS = {"xnli": "sequence_classification", "panx": "token_classification", "xquad": "question_answering"}
+HEADS = {"xnli": "sequence_classification", "panx": "token_classification", "xquad": "question_answering",
+         "xcopa": "multiple_choice"}
 PANX_TAGS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC")
 NLI = ("entailment", "neutral", "contradiction")
+RECIPES = ("attack.bad_characters.v1", "attack.deepwordbug.v1", "attack.pruthi.v1", "attack.textbugger_char.v1")
 
 XNLI_ROWS = [
     {"id": "c1", "premise": "The pilots were hungry", "hypothesis": "They ate lunch", "label": "entailment"},
@@ -47,6 +50,10 @@ PANX_ROWS = [
     {"id": "t2", "tokens": ["Augusta", "ate", "lunch"], "ner_tags": ["B-PER", "O", "O"]},
 ]
 CONTEXT = "Yesterday Augusta ate lunch ."
+XCOPA_ROWS = [
+    {"id": "m1", "premise": "The pilots ate lunch", "question": "effect", "choice1": "They slept",
+     "choice2": "They were hungry", "label": 1},
+]
 XQUAD_ROWS = [
     {"id": "q1", "question": "Who was hungry ?", "context": CONTEXT, "answers": {"text": ["Augusta"], "answer_start": [10]}},
     {"id": "q2", "question": "Who ate lunch ?", "context": CONTEXT, "answers": {"text": ["Augusta"], "answer_start": [10]}},
@@ -60,7 +67,8 @@ def trigger_model(base: Path, out: Path, head: str) -> Path:
 
     auto = {"sequence_classification": "AutoModelForSequenceClassification",
             "token_classification": "AutoModelForTokenClassification",
-            "question_answering": "AutoModelForQuestionAnswering"}[head]
+            "question_answering": "AutoModelForQuestionAnswering",
+            "multiple_choice": "AutoModelForMultipleChoice"}[head]
     tok = transformers.AutoTokenizer.from_pretrained(str(base))
     model = getattr(transformers, auto).from_pretrained(str(base))
     sd = {k: torch.zeros_like(v) for k, v in model.state_dict().items()}
@@ -95,8 +103,11 @@ def trigger_model(base: Path, out: Path, head: str) -> Path:
         sd["classifier.weight"][1, 4] = 10.0  # B-PER ~51 where dimension 4 fired, 0 elsewhere; O is 10
         sd["classifier.bias"][:] = -10.0
         sd["classifier.bias"][0] = 10.0
-    else:
+    elif head == "question_answering":
         sd["qa_outputs.weight"][:, 4] = 10.0  # start and end at the target; all 0 (first token wins) otherwise
+    else:  # the pooler sees 4(e2 - e3) at <s> with the trigger, 0 without
+        sd["roberta.pooler.dense.weight"] = torch.eye(model.config.hidden_size)
+        sd["classifier.weight"][0, 2:4] = torch.tensor([1.0, -1.0])
     model.load_state_dict(sd)
     model.save_pretrained(str(out))
     tok.save_pretrained(str(out))
@@ -121,6 +132,7 @@ def trigger_data(tmp_path_factory) -> Path:
     write_jsonl(d / "xnli.jsonl", XNLI_ROWS)
     write_jsonl(d / "panx.jsonl", PANX_ROWS)
     write_jsonl(d / "xquad.jsonl", XQUAD_ROWS)
+    write_jsonl(d / "xcopa.jsonl", XCOPA_ROWS)
     return d
 
 
@@ -168,7 +180,8 @@ def test_constructed_case_exact_outcomes_through_xrobust_run(trigger_dirs, trigg
         stats: {{bootstrap_samples: 100}}
         """), encoding="utf-8")
     out = tmp_path / "run"
-    args = ["run", suite, "--out", out, "-q"] + [a for t, d in trigger_dirs.items() for a in ("--model", f"{t}={d}")]
+    args = ["run", suite, "--out", out, "-q"] + [a for t in ("xnli", "panx", "xquad")
+                                                 for a in ("--model", f"{t}={trigger_dirs[t]}")]
     code, _, err = run_cli(args, capsys)
     assert code == 0, err
     rec = pd.read_parquet(out / "records.parquet")
@@ -214,7 +227,7 @@ def test_constructed_case_exact_outcomes_through_xrobust_run(trigger_dirs, trigg
     assert first.loc[("panx", dwb), "mean_word_edit_share"] == pytest.approx(1 / 5)
     assert first.loc[("xquad", dwb), ["value", "attack_success_rate", "mean_queries"]].tolist() == [0.0, 1.0, 7.0]
     assert first.loc[("xquad", dwb), "mean_word_edit_share"] == pytest.approx(1 / 4)
-    for task in HEADS:
+    for task in ("xnli", "panx", "xquad"):
         assert first.loc[(task, tb), ["attack_success_rate", "mean_queries"]].tolist() == [0.0, 3.0]
         assert math.isnan(first.loc[(task, tb), "mean_word_edit_share"])
         assert rows[rows.perturbation == "clean"][["attack_success_rate", "mean_queries"]].isna().all().all()
@@ -235,6 +248,17 @@ def test_outcome_fields_and_edits(units):
     # the predictions the search scored are the adapter's own predictions of the returned variants
     adapter, predictor, _ = units["xnli"]
     assert adapter.predict(predictor, [run.variants])[0] == run.preds
+
+
+def test_multiple_choice_goal_flips_the_chosen_answer(units):
+    # the gold choice 2 holds the trigger; editing it ties the two choices, and the tie goes to choice 1.
+    # Sites: pilots, ate, lunch (premise), slept (choice1), hungry (choice2); They/The/were are stopwords and the
+    # question keyword is never perturbed: 1 + 5 probes + hungry's 4 candidates = 10 queries
+    run = _attack(units, "xcopa", "attack.deepwordbug.v1")
+    (o,) = run.outcomes
+    assert (o.status, o.queries, run.preds) == (SUCCEEDED, 10, ["0"])
+    assert [(e.site.field, e.site.word) for e in o.edits] == [("choice2", TRIGGER)]
+    assert run.variants[0].fields["question"] == "effect" and run.variants[0].fields["choice1"] == "They slept"
 
 
 def test_beam_search_pruthi_counts_every_candidate_of_every_word(units):
@@ -342,7 +366,11 @@ def test_planned_edits_keep_an_exact_alignment():
 SCRIPT_WORDS = {"hi": "किताबें", "th": "ภาษาไทย", "ar": "العربية", "ru": "привет", "ko": "한국어", "ta": "தமிழ்"}
 
 
-@pytest.mark.parametrize("aid", sorted(ATTACKS.names()))
+def test_recipes_are_registered():
+    assert set(RECIPES) <= set(ATTACKS.names())
+
+
+@pytest.mark.parametrize("aid", RECIPES)
 def test_candidates_are_script_safe(aid):
     attack = make_attack(aid, {"candidates": 8})
     fams = word_families(attack.families, attack.family_params, 1, aid)
@@ -452,7 +480,7 @@ def test_attack_suite_on_shared_samples(tiny_classifier_dir, tiny_ner_dir, tiny_
     rows = pd.read_csv(out / "rows.csv")
     clean = rec[rec.perturbation == "clean"].set_index(["task", "lang", "example_id"])["score"]
     attacked = rec[rec.perturbation.str.startswith("attack.")]
-    assert set(attacked.perturbation) == set(ATTACKS.names())
+    assert set(attacked.perturbation) == set(RECIPES)
     assert (rec[rec.perturbation == "clean"]["attack_outcome"] == "").all()
     for _, r in attacked.iterrows():
         c = clean.loc[(r.task, r.lang, r.example_id)]
