@@ -39,13 +39,14 @@ ProgressFactory = Callable[[str, int], ProgressFn]  # (description, total) -> up
 RECORD_COLUMNS = [
     "task", "lang", "perturbation", "severity", "seed", "example_id", "label", "pred", "clean_pred",
     "correct", "score", "flipped", "applied", "edit_rate", "words_edited", "cmi", "label_lost", "perturbed_fields",
+    "n_subtokens", "n_subtokens_clean", "ids_changed", "n_unk",
     "attack_outcome", "queries",
 ]
 ROW_COLUMNS = [
     "run_id", "checkpoint", "task", "lang", "lang_name", "family", "script", "perturbation", "severity",
     "seed", "metric", "higher_is_better", "n", "n_applied", "applied_rate", "value", "ci_low", "ci_high",
     "clean_value", "abs_drop", "rel_drop", "drop_ci_low", "drop_ci_high", "flip_rate", "mean_edit_rate",
-    "mean_cmi", "n_label_lost",
+    "mean_cmi", "n_label_lost", "ids_changed_rate", "subtoken_change", "fertility_change", "unk_rate",
     "attack_success_rate", "mean_queries", "mean_word_edit_share",
 ]
 
@@ -167,13 +168,14 @@ def _run_unit(loaded: LoadedSuite, ti: int, lang: str, examples: list[Example], 
     preds = adapter.predict(predictor, [[] if ci in runs else g for ci, g in enumerate(groups)], tick)
     for ci, run in runs.items():
         preds[ci] = run.preds
+    tokens = token_diagnostics(predictor.tokenizer, examples, groups, fields)
     clean_variants, clean_preds = groups[0], preds[0]
     clean_stats = adapter.example_stats(clean_variants, clean_preds)
     counts = bootstrap_counts(bootstrap_indices(n, suite.stats.bootstrap_samples,
                                                 derive_seed(suite.seed, "bootstrap", spec.task, lang)))
     clean_rec = [adapter.record_fields(v, p) for v, p in zip(clean_variants, clean_preds)]
     records, rows = [], []
-    for ci, (cell, vs, ps) in enumerate(zip(cells, groups, preds)):
+    for ci, (cell, vs, ps, tok) in enumerate(zip(cells, groups, preds, tokens)):
         outs = runs[ci].outcomes if ci in runs else None
         stats = clean_stats if cell.is_clean else adapter.example_stats(vs, ps)
         recs = clean_rec if cell.is_clean else [adapter.record_fields(v, p) for v, p in zip(vs, ps)]
@@ -188,6 +190,7 @@ def _run_unit(loaded: LoadedSuite, ti: int, lang: str, examples: list[Example], 
                 "words_edited": v.n_edited, "cmi": cmi, "label_lost": v.label_lost,
                 "perturbed_fields": json.dumps(changed, ensure_ascii=False) if changed else "",
                 "attack_outcome": outs[j].status if outs else "", "queries": outs[j].queries if outs else 0,
+                **{k: a[j].item() for k, a in tok.items()},
             })
         start = len(rows)
         rows.extend(_cell_rows(cell, adapter, vs, ps, clean_stats, stats, records[-n:] if n else [], counts,
@@ -206,6 +209,7 @@ def _cell_rows(cell: Cell, adapter: TaskAdapter, variants, preds, clean_stats, s
     edit = float(np.mean([v.edit_rate for v in variants])) if n else float("nan")
     cmis = [r["cmi"] for r in records if not np.isnan(r["cmi"])]
     mean_cmi = float(np.mean(cmis)) if cmis else float("nan")  # NaN: neither data nor perturbation gives a CMI
+    diag = cell_token_diagnostics(records)
     with np.errstate(invalid="ignore", divide="ignore"):
         clean_values = {k: float(v) for k, v in adapter.metrics_from_sums(clean_stats.sum(axis=0)).items()}
         values = {k: float(v) for k, v in adapter.metrics_from_sums(stats.sum(axis=0)).items()}
@@ -224,9 +228,56 @@ def _cell_rows(cell: Cell, adapter: TaskAdapter, variants, preds, clean_stats, s
             "value": value, "ci_low": ci.value_low, "ci_high": ci.value_high, "clean_value": clean,
             "abs_drop": drop, "rel_drop": drop / clean if clean else float("nan"),
             "drop_ci_low": ci.drop_low, "drop_ci_high": ci.drop_high, "flip_rate": flip, "mean_edit_rate": edit,
-            "mean_cmi": mean_cmi, "n_label_lost": sum(v.label_lost for v in variants),
+            "mean_cmi": mean_cmi, "n_label_lost": sum(v.label_lost for v in variants), **diag,
         })
     return out
+
+
+def _field_text(value: Any) -> str:
+    """A field as the text the tokenizer sees: a token task's word tuple joined with spaces."""
+    return " ".join(map(str, value)) if isinstance(value, (tuple, list)) else str(value)
+
+
+def token_diagnostics(tokenizer: Any, examples: list[Example], groups: list[list[Variant]],
+                      fields: tuple[str, ...]) -> list[dict[str, np.ndarray]]:
+    """Per cell, per example: sub-token counts of the perturbed fields (`n_subtokens`) and of the same clean
+    fields (`n_subtokens_clean`), whether any field's token ids changed, and unknown tokens among the perturbed
+    ones. Counted without special tokens and without truncation; every distinct text is tokenized once."""
+    clean_texts = [tuple(_field_text(ex.fields[f]) for f in fields) for ex in examples]
+    texts = [[tuple(_field_text(v.fields[f]) for f in fields) for v in g] for g in groups]
+    unique = list(dict.fromkeys(t for per in (clean_texts, *texts) for key in per for t in key))
+    ids = dict(zip(unique, map(tuple, tokenizer(unique, add_special_tokens=False, verbose=False)["input_ids"])
+                   if unique else ()))
+    unk = getattr(tokenizer, "unk_token_id", None)  # byte-level tokenizers have none: 0 unknown tokens
+    clean_len = np.array([sum(len(ids[t]) for t in key) for key in clean_texts], dtype=np.int64)
+    out = []
+    for group in texts:
+        out.append({
+            "n_subtokens": np.array([sum(len(ids[t]) for t in key) for key in group], dtype=np.int64),
+            "n_subtokens_clean": clean_len,
+            "ids_changed": np.array([any(ids[a] != ids[b] for a, b in zip(key, ck)) for key, ck in zip(group, clean_texts)],
+                                    dtype=bool),
+            "n_unk": np.array([sum(ids[t].count(unk) for t in key) if unk is not None else 0 for key in group],
+                              dtype=np.int64),
+        })
+    return out
+
+
+def cell_token_diagnostics(records: list[dict[str, Any]]) -> dict[str, float]:
+    """Rows' tokenization diagnostics of one cell from its records: share of inputs whose token ids changed,
+    mean change in sub-token count per input, relative change in sub-tokens (fertility: sub-tokens per word
+    when the words are kept), unknown tokens per sub-token of the (perturbed) inputs; NaN without inputs."""
+    nan = float("nan")
+    if not records:
+        return {"ids_changed_rate": nan, "subtoken_change": nan, "fertility_change": nan, "unk_rate": nan}
+    sub = sum(r["n_subtokens"] for r in records)
+    clean = sum(r["n_subtokens_clean"] for r in records)
+    return {
+        "ids_changed_rate": float(np.mean([r["ids_changed"] for r in records])),
+        "subtoken_change": (sub - clean) / len(records),
+        "fertility_change": sub / clean - 1.0 if clean else nan,
+        "unk_rate": sum(r["n_unk"] for r in records) / sub if sub else nan,
+    }
 
 
 def _metric_fn(adapter: TaskAdapter, metric: str):
@@ -295,7 +346,7 @@ def _write_outputs(run_dir: Path, manifest: dict[str, Any], records: pd.DataFram
     files = {"records": run_dir / "records.parquet", "rows": run_dir / "rows.csv", "manifest": run_dir / "run.json"}
     records.to_parquet(files["records"], index=False)
     rows.to_csv(files["rows"], index=False)
-    files.update(write_reports(rows, manifest, run_dir))
+    files.update(write_reports(rows, manifest, run_dir, records))
     _write_json(files["manifest"], manifest)  # written last: "complete" only once everything else exists
     return files
 

@@ -1,6 +1,8 @@
 """Renderers: exact numbers, worst-first ordering, honest formatting, safe self-contained HTML."""
 from __future__ import annotations
 
+import html
+import re
 from html.parser import HTMLParser
 
 import pandas as pd
@@ -221,24 +223,89 @@ def _parse(text: str) -> _StrictParser:
 def test_html_is_self_contained_and_parses(rows):
     page = render_report_html(rows, make_manifest())
     assert page.startswith("<!DOCTYPE html>")
-    assert "http://" not in page and "https://" not in page and "<script src" not in page
+    assert "http://" not in page and "https://" not in page and "<script src" not in page and "<link" not in page
     parser = _parse(page)
     assert parser.errors == [] and parser.stack == []
-    assert [t for t, _ in parser.tags].count("table") == 2 * 3 + 1  # 2 sections x 3 tables + manifest
+    tags = [t for t, _ in parser.tags]
+    # manifest + overview; accuracy (primary): worst cells, clean, AUC, groups; macro_f1: worst cells, clean
+    assert tags.count("table") == 2 + 4 + 2
+    classes = [a.get("class") for t, a in parser.tags if t == "svg"]
+    assert classes.count("heatmap") == 2 and classes.count("curve") == 2  # one curve panel per perturbation
+    assert tags.count("script") == 1
+
+
+def _heat_cells(page: str) -> list[tuple[str, str, str]]:
+    """(tooltip, fill, text) of every SVG heatmap cell."""
+    found = re.findall(r'<g class="hm"><title>(.*?)</title><rect [^>]*fill="(#[0-9a-f]{6})"[^>]*/>'
+                       r'<text [^>]*>(.*?)</text></g>', page)
+    return [(html.unescape(t), f, html.unescape(x)) for t, f, x in found]
 
 
 def test_html_heatmap_cells(rows):
-    parser = _parse(render_report_html(rows, make_manifest()))
-    cells = [a for t, a in parser.tags if t == "td" and "style" in a]
-    worst = [a for a in cells if a["title"].startswith("n=64; drop 95% CI [+10.9, +14.1]")
-             and "value 62.5%" in a["title"]]
-    assert len(worst) == 1  # sw keyboard@0.3, accuracy
-    assert worst[0]["title"] == ("n=64; drop 95% CI [+10.9, +14.1]; applied 76.6% (49); flip 12.5%; "
-                                 "edit 15.0%; value 62.5%; seeds 2")
-    assert worst[0]["style"].startswith("background:#ff")  # red for a positive drop
-    improved = [a for a in cells if a["title"].startswith("n=64; drop 95% CI [\u22121.6, +1.5]")]
-    assert improved and improved[0]["style"].startswith("background:#") and improved[0]["style"].endswith("ff")
-    assert "+12.5" in parser.texts and "\u2212<0.1" in parser.texts
+    cells = _heat_cells(render_report_html(rows, make_manifest()))
+    assert len(cells) == 2 * 2 * 5  # 2 metrics x 2 languages x (clean + 4 perturbed columns)
+    worst = [c for c in cells if c[0].startswith("Swahili <b> (sw) · char.keyboard.v1@0.3: drop +12.5 pp")
+             and "value 62.5%" in c[0]]
+    assert len(worst) == 1  # accuracy
+    assert worst[0] == ("Swahili <b> (sw) · char.keyboard.v1@0.3: drop +12.5 pp; n=64; drop 95% CI [+10.9, +14.1]; "
+                        "applied 76.6% (49); flip 12.5%; edit 15.0%; value 62.5%; seeds 2", "#ffd2d2", "+12.5")
+    # one colour scale for the page: the largest drop (macro_f1, de keyboard@0.3: 50 pp); 12.5 pp is a quarter of it
+    improved = [c for c in cells if "drop 95% CI [\u22121.6, +1.5]" in c[0]]
+    assert improved and improved[0][1].endswith("ff") and improved[0][2] == "\u2212<0.1"  # blue for better
+    assert ("clean 75.0%; n=64; 95% CI [71.9, 78.1]", "#f3f3f3", "75.0") in cells
+
+
+def test_report_sections_of_the_primary_metric(rows):
+    md = render_summary_md(rows, make_manifest())
+    lines = md.splitlines()
+    assert ("| xnli   | accuracy         |           2 |      81.2 |          76.4 |        +4.9 "
+            "| char.keyboard.v1@0.3 |         +9.4 |               95.4 |") in lines
+    # AUC by hand: de under keyboard keeps 1, 1 − (1/64)/0.875, 1 − (1/16)/0.875 at 0, 0.1, 0.3 -> 96.7 %
+    assert "| German (de)       |   97.8 |               96.7 |           98.8 |" in lines
+    assert "| Swahili \\<b> (sw) |   93.1 |               91.3 |           94.8 |" in lines
+    assert ("| tier       | tier 2        | sw        |           1 |      75.0 |          68.0 |        +7.0 "
+            "| char.keyboard.v1@0.3 |        +12.5 |    93.1 |") in lines
+    assert "_No English (en) rows for this task, so no transfer gap._" in lines
+    assert "_Needs records.parquet (not given to the renderer)._" in lines
+    assert "_These rows carry no tokenization diagnostics (a run made before they existed)._" in lines
+    assert md.count("### Robustness AUC") == 1  # the primary metric (accuracy) only, not macro_f1
+
+
+def _with_english_diagnostics_and_lost_labels(rows: pd.DataFrame) -> pd.DataFrame:
+    """sw renamed to en; constant tokenization diagnostics; 2 labels lost in de keyboard@0.3."""
+    out = rows.assign(lang=rows["lang"].replace({"sw": "en"}),
+                      lang_name=rows["lang_name"].replace({"Swahili <b>": "English"}),
+                      ids_changed_rate=[0.0 if p == "clean" else 0.5 for p in rows["perturbation"]],
+                      subtoken_change=[0.0 if p == "clean" else 1.5 for p in rows["perturbation"]],
+                      fertility_change=[0.0 if p == "clean" else 0.25 for p in rows["perturbation"]],
+                      unk_rate=0.125, n_label_lost=0)
+    lost = (out["lang"] == "de") & (out["perturbation"] == KB) & (out["severity"] == 0.3)
+    out.loc[lost, "n_label_lost"] = 2
+    return out
+
+
+def test_report_with_english_records_diagnostics_and_lost_labels(rows):
+    rows = _with_english_diagnostics_and_lost_labels(rows)
+    records = pd.DataFrame([
+        {"task": "xnli", "lang": "de", "perturbation": p, "severity": s, "seed": 1, "example_id": f"x{i}",
+         "score": v} for p, s, values in (("clean", 0.0, [1, 1]), (KB, 0.1, [1, 0]), (SWAP, 0.3, [0, 1]))
+        for i, v in enumerate(values)])
+    md = render_summary_md(rows, make_manifest(), records)
+    lines = md.splitlines()
+    # en − de: clean 75 − 87.5; perturbed gap = −12.5 pp + mean de drop (447/16384) − mean en drop (18/256)
+    assert "| German (de) |       \u221212.5 |                  \u221216.8 |     \u22124.3 |" in lines
+    # x0: clean 1, keyboard 1, swap 0; x1: clean 1, keyboard 0, swap 1 -> both worst 0
+    assert "| German (de) |   2 |           100.0 |                  0.0 | +100.0 |          100.0 |       2 |" in lines
+    assert ("| German (de)  |            50.0 |                    +1.50 |                +25.0 |          12.5 "
+            "|              12.5 |        +2.7 |") in lines
+    assert "| share of inputs whose token ids changed        |       8 |                    n/a |" in lines
+    header = next(line for line in lines if line.startswith("| language") and "label lost" in line)
+    assert header.endswith("|   label lost |")
+    assert ("| German (de)  | char.keyboard.v1 |        0.3 |  64 |          49 |        76.6 |     15.0 |      87.5 "
+            "|      81.2 |   +6.2 |   [+4.7, +7.8] |      6.2 |            2 |") in lines
+    page = render_report_html(rows, make_manifest(), records)
+    assert "; label lost 2" in page and _parse(page).errors == []
+    assert "label lost" not in render_summary_md(make_rows(), make_manifest())  # only where some cell lost labels
 
 
 def test_html_escapes_language_names(rows):
