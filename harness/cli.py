@@ -603,6 +603,40 @@ def gate(
         raise typer.Exit(EXIT_GATE_FAILED)
 
 
+@app.command()
+def compare(
+    run_dirs: List[Path] = typer.Argument(..., help="Two or more complete run directories of the same suite and data."),
+    reference: Optional[str] = typer.Option(None, "--reference", help="The run the others are compared with: a run "
+                                            "directory name, run id or checkpoint source, or a position (1 = the "
+                                            "first RUN_DIR, the default)."),
+    meta: Optional[Path] = typer.Option(None, "--meta", help="Checkpoint metadata CSV: a `run` (or `checkpoint`) column "
+                                        "naming each run, numeric columns to rank-correlate with the robustness "
+                                        "numbers (at least 3 runs)."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="Write compare.md, compare.csv and compare.html here "
+                                           "(only the --format one if given) instead of printing."),
+    fmt: Optional[str] = typer.Option(None, "--format", help="md | csv | html (default: md on stdout; all three "
+                                      "with --out)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap resamples and permutations."),
+    samples: int = typer.Option(2000, "--samples", help="Bootstrap resamples (paired tests of non-binary scores; "
+                                "correlation CIs)."),
+) -> None:
+    """Compare checkpoints: runs side by side with paired tests against a reference (Holm across languages),
+    robustness numbers per run, and with --meta their Spearman correlation with checkpoint metadata.
+
+    Runs that did not measure the same thing (suite, perturbations, items) are refused, naming what differs (exit 2).
+    """
+    from .compare import RENDERERS, compare_runs, write_compare_outputs
+
+    if fmt is not None and fmt not in RENDERERS:
+        raise ConfigError(f"--format must be one of {', '.join(RENDERERS)}, got {fmt!r}")
+    result = compare_runs(run_dirs, reference=reference, meta=meta, seed=seed, samples=samples)
+    if out_dir is None:
+        sys.stdout.write(RENDERERS[fmt or "md"](result))
+        return
+    files = write_compare_outputs(result, out_dir, [fmt] if fmt else list(RENDERERS))
+    out.print(escape("\n".join(f"{k}: {p}" for k, p in files.items())), highlight=False)
+
+
 baseline_app = typer.Typer(help="Small, reviewable baselines for `xrobust gate`.", no_args_is_help=True)
 app.add_typer(baseline_app, name="baseline")
 
