@@ -199,10 +199,10 @@ def validate(suite: Path = typer.Argument(..., help="Suite YAML file.")) -> None
 
 @app.command("ls")
 def ls(
-    what: str = typer.Argument(..., help="perturbations | tasks | languages"),
+    what: str = typer.Argument(..., help="perturbations | tasks | languages | attacks"),
     fmt: str = typer.Option("table", "--format", help="table | json"),
 ) -> None:
-    """List registered perturbations, tasks or languages."""
+    """List registered perturbations, tasks, languages or attacks."""
     from .languages import LANGUAGES
     from .perturbation import PERTURBATIONS
     from .tasks import TASKS
@@ -233,8 +233,12 @@ def ls(
                  for code, lang in LANGUAGES.items()]
         if fmt == "table":  # blank, not "None", for the monolingual languages' matrix/embedded
             items = [{k: "" if v is None else v for k, v in it.items()} for it in items]
+    elif what == "attacks":
+        from .attack import ATTACKS
+
+        items = [{"id": aid, "description": cls.description} for aid, cls in ATTACKS.items()]
     else:
-        raise ConfigError(f"`xrobust ls` lists perturbations, tasks or languages, not {what!r}")
+        raise ConfigError(f"`xrobust ls` lists perturbations, tasks, languages or attacks, not {what!r}")
     _emit(items, fmt)
 
 
@@ -249,7 +253,8 @@ def _emit(items: list[dict], fmt: str) -> None:
     for k in keys:
         table.add_column(k)
     for it in items:
-        table.add_row(*[", ".join(map(str, v)) if isinstance(v, list) else str(v) for v in (it[k] for k in keys)])
+        # escaped: descriptions such as "xrobust[textattack]" are text, not rich markup
+        table.add_row(*[escape(", ".join(map(str, v)) if isinstance(v, list) else str(v)) for v in (it[k] for k in keys)])
     out.print(table)
 
 

@@ -34,7 +34,13 @@ def test_ls_tasks_and_languages_json(capsys):
 
 def test_ls_unknown_thing_exits_2(capsys):
     code, _, err = run_cli(["ls", "models"], capsys)
-    assert code == 2 and "lists perturbations, tasks or languages" in err
+    assert code == 2 and "lists perturbations, tasks, languages or attacks" in err
+
+
+def test_ls_attacks_lists_the_recipes_and_the_textattack_bridge(capsys):
+    attacks = {a["id"] for a in json.loads(run_cli(["ls", "attacks", "--format", "json"], capsys)[1])}
+    assert {"attack.deepwordbug.v1", "attack.pruthi.v1", "attack.textbugger_char.v1", "attack.bad_characters.v1",
+            "textattack.deepwordbug.v1"} <= attacks
 
 
 def test_perturb_json_one_object_per_line_and_seeded(capsys):
