@@ -62,7 +62,7 @@ def _rows(spec: DataSpec, lang: str, base_dir: Path) -> tuple[Iterator[tuple[str
         if not path.exists():
             raise DataError(f"{path}: data file not found (language {lang!r})")
         if spec.format == "jsonl":
-            return _jsonl_rows(path), str(path)
+            return jsonl_rows(path), str(path)
         if spec.format == "tsv":
             return _tsv_rows(path), str(path)
         return _hf_disk_rows(path, spec.split), str(path)
@@ -76,7 +76,8 @@ def _fill(template: str, lang: str) -> str:
     return template.format(lang=lang, lang_name=language_or_unknown(lang).name.lower().replace(" ", "_"))
 
 
-def _jsonl_rows(path: Path) -> Iterator[tuple[str, int, Mapping[str, Any]]]:
+def jsonl_rows(path: Path) -> Iterator[tuple[str, int, Mapping[str, Any]]]:
+    """(`file:line`, line number, object) per non-blank line; DataError naming the line on bad JSON or a non-object."""
     with path.open(encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():

@@ -18,7 +18,6 @@ the last grapheme that differs: real noise is not word-local (words may be split
 """
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass
 from functools import lru_cache
@@ -28,6 +27,7 @@ from typing import Mapping
 
 from rapidfuzz.distance import Levenshtein
 
+from harness.data import jsonl_rows
 from harness.errors import ConfigError, DataError
 from harness.perturbation import PERTURBATIONS, Perturbation, PerturbResult, Span
 from harness.text import grapheme_edit_rate, graphemes, nfc
@@ -95,22 +95,13 @@ class PairedNoise(Perturbation):
 @lru_cache(maxsize=32)
 def _read_pairs(path: str, clean_field: str, noisy_field: str) -> Mapping[str, tuple[str, ...]]:
     out: dict[str, list[str]] = {}
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{lineno}: invalid JSON ({exc.msg} at column {exc.colno})") from None
-            if not isinstance(row, dict):
-                raise DataError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
-            for col in (clean_field, noisy_field):
-                if not isinstance(row.get(col), str):
-                    raise DataError(f"{path}:{lineno}: field {col!r} is missing or not text; columns: {sorted(row)}")
-            noisy = out.setdefault(nfc(row[clean_field]), [])
-            if nfc(row[noisy_field]) not in noisy:
-                noisy.append(nfc(row[noisy_field]))
+    for loc, _, row in jsonl_rows(Path(path)):
+        for col in (clean_field, noisy_field):
+            if not isinstance(row.get(col), str):
+                raise DataError(f"{loc}: field {col!r} is missing or not text; columns: {sorted(row)}")
+        noisy = out.setdefault(nfc(row[clean_field]), [])
+        if nfc(row[noisy_field]) not in noisy:
+            noisy.append(nfc(row[noisy_field]))
     return MappingProxyType({k: tuple(v) for k, v in out.items()})
 
 
