@@ -9,6 +9,10 @@ A key is a keyed blake2b of the feature's token ids, keyed by a namespace digest
 fingerprint, the output kind (``logits``, ``mean_hidden:8`` …), the compute dtype and the torch/transformers
 versions: everything that changes the numbers except the device. Features are already truncated token
 ids, so ``max_length`` is part of the key through them. Values are float32 arrays stored with their shape.
+
+A second table remembers each local checkpoint's fingerprint under the identity of its files (see
+``harness.predictor.checkpoint_file_key``), so a re-run whose outputs are all cached starts without loading the
+weights; the weights are loaded, and their fingerprint checked against the remembered one, at the first miss.
 """
 from __future__ import annotations
 
@@ -32,6 +36,9 @@ DIR_ENV_VAR = "XROBUST_PREDICTION_CACHE_DIR"
 SCHEMA_VERSION = 1  # PRAGMA user_version; bump when keys or values change meaning
 CHUNK = 500  # rows per SELECT ... IN (...) / executemany: below SQLite's host-parameter limit
 _SCHEMA = "CREATE TABLE IF NOT EXISTS outputs (key BLOB PRIMARY KEY, shape TEXT NOT NULL, data BLOB NOT NULL) WITHOUT ROWID"
+# checkpoint files' identity (names, sizes, time stamps, inodes: see predictor.checkpoint_file_key) -> fingerprint,
+# so that a run served entirely from the cache need not load and hash the weights
+_FP_SCHEMA = "CREATE TABLE IF NOT EXISTS fingerprints (files TEXT PRIMARY KEY, fingerprint TEXT NOT NULL) WITHOUT ROWID"
 
 
 class CacheWarning(UserWarning):
@@ -121,6 +128,30 @@ class PredictionCache:
             except sqlite3.Error as exc:
                 self._disable(f"cannot write to it ({exc})")
 
+    def fingerprint(self, files: str) -> str | None:
+        """The fingerprint remembered for a checkpoint's file identity, or None."""
+        with self._lock:
+            if not self.enabled:
+                return None
+            try:
+                row = self._connection().execute("SELECT fingerprint FROM fingerprints WHERE files = ?",
+                                                 (files,)).fetchone()
+            except sqlite3.Error as exc:
+                self._disable(f"cannot read it ({exc})")
+                return None
+        return str(row[0]) if row else None
+
+    def remember_fingerprint(self, files: str, fingerprint: str) -> None:
+        """Remember (or correct) the fingerprint of a checkpoint's file identity."""
+        with self._lock:
+            if not self.enabled:
+                return
+            try:
+                with self._connection() as conn:
+                    conn.execute("INSERT OR REPLACE INTO fingerprints VALUES (?, ?)", (files, fingerprint))
+            except sqlite3.Error as exc:
+                self._disable(f"cannot write to it ({exc})")
+
     def __len__(self) -> int:
         with self._lock:
             return int(self._connection().execute("SELECT count(*) FROM outputs").fetchone()[0])
@@ -160,6 +191,7 @@ class PredictionCache:
             if version not in (0, SCHEMA_VERSION):
                 raise sqlite3.DatabaseError(f"schema version {version}, this xrobust writes {SCHEMA_VERSION}")
             conn.execute(_SCHEMA)
+            conn.execute(_FP_SCHEMA)
             if version == 0:
                 conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except sqlite3.Error:

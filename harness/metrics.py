@@ -7,6 +7,7 @@ Unicode punctuation, per-language articles, mixed segmentation for zh).
 """
 from __future__ import annotations
 
+import functools
 import re
 import string
 import sys
@@ -20,11 +21,15 @@ import numpy as np
 from . import stats
 from .errors import DataError
 
-# MLQA: every Unicode punctuation character (categories P*) plus ASCII string.punctuation (which adds
-# the ASCII symbols $+<=>^`| that Unicode files under S*).
-MLQA_PUNCT: frozenset[str] = frozenset(
-    {chr(i) for i in range(sys.maxunicode) if unicodedata.category(chr(i)).startswith("P")} | set(string.punctuation)
-)
+# Built on first use (0.4-0.8 s over every code point), not at import: most runs never score MLQA.
+@functools.lru_cache(maxsize=1)
+def mlqa_punct() -> frozenset[str]:
+    """MLQA's punctuation: every Unicode P* character plus ASCII string.punctuation (which adds the ASCII
+    symbols $+<=>^`| that Unicode files under S*)."""
+    return frozenset({chr(i) for i in range(sys.maxunicode) if unicodedata.category(chr(i)).startswith("P")}
+                     | set(string.punctuation))
+
+
 _SQUAD_PUNCT = frozenset(string.punctuation)
 _SQUAD_ARTICLES = re.compile(r"\b(a|an|the)\b")
 # MLQA's article patterns, verbatim in effect: Arabic drops every "ال" substring (its `\sال^` branch never
@@ -179,7 +184,8 @@ def normalize_answer(text: str, lang: str | None = None) -> str:
     if lang is None:
         text = "".join(ch for ch in text if ch not in _SQUAD_PUNCT)
         return " ".join(_SQUAD_ARTICLES.sub(" ", text).split())
-    text = "".join(ch for ch in text if ch not in MLQA_PUNCT)
+    punct = mlqa_punct()
+    text = "".join(ch for ch in text if ch not in punct)
     articles = MLQA_ARTICLES.get(lang)
     if articles is not None:
         text = articles.sub(" ", text)
@@ -192,7 +198,7 @@ def _mixed_segmentation(text: str) -> list[str]:
     out: list[str] = []
     run = ""
     for ch in text:
-        if _CJK.match(ch) or ch in MLQA_PUNCT:
+        if _CJK.match(ch) or ch in mlqa_punct():
             out.extend(run.split())
             run = ""
             out.append(ch)

@@ -5,6 +5,8 @@ Auto classes: safetensors only unless pickle is explicitly allowed (then `weight
 never remote code unless asked. Inputs are deduplicated, looked up in the prediction cache
 (harness/cache.py) when one is given, and the rest sorted by token length and batched with dynamic
 padding under `torch.inference_mode()` (pinned host memory and non-blocking copies on CUDA).
+With a prediction cache, a local checkpoint already fingerprinted under the same file identity is loaded only
+at the first cache miss (`checkpoint_file_key`): a fully cached re-run starts with the tokenizer and config alone.
 """
 from __future__ import annotations
 
@@ -91,29 +93,67 @@ class HFPredictor:
         self.calls = 0
         self.cache = cache
         self.cache_hits = 0  # unique inputs served by the cache
+        self.head = head
         self._namespaces: dict[str, bytes] = {}
-        auto = getattr(transformers, HEADS[head])
-        kwargs = dict(trust_remote_code=trust_remote_code, revision=revision)
+        self._auto = getattr(transformers, HEADS[head])
+        self._allow_pickle = allow_pickle
+        self._kwargs = dict(trust_remote_code=trust_remote_code, revision=revision)
+        self._model = None
         try:
             with no_hf_progress_bars():
-                self.tokenizer = transformers.AutoTokenizer.from_pretrained(model, **kwargs)
-                self.model, info = auto.from_pretrained(
-                    model, use_safetensors=None if allow_pickle else True, output_loading_info=True, **kwargs
-                )
+                self.tokenizer = transformers.AutoTokenizer.from_pretrained(model, **self._kwargs)
+                cfg = transformers.AutoConfig.from_pretrained(model, **self._kwargs)
         except (OSError, ValueError, EnvironmentError) as exc:
             raise CheckpointError(_load_hint(model, exc, allow_pickle)) from None
-        self.head = head
+        self.id2label = {int(i): str(n) for i, n in cfg.id2label.items()}
+        self.name_or_path = str(getattr(cfg, "_name_or_path", model))
+        # With a prediction cache, a local checkpoint whose files are unchanged since a run that fingerprinted them
+        # is not loaded here: a re-run served entirely from the cache never loads it (the first miss does).
+        self._files = checkpoint_file_key(model, head, allow_pickle, revision) if cache is not None else None
+        known = cache.fingerprint(self._files) if cache is not None and self._files else None
+        self.fingerprint: str = known or ""
+        if not known:
+            self._load_model()
+
+    @property
+    def model(self):
+        """The torch module, loaded on first use (see __init__)."""
+        if self._model is None:
+            self._load_model()
+        return self._model
+
+    @property
+    def model_loaded(self) -> bool:
+        return self._model is not None
+
+    def _load_model(self) -> None:
+        import torch
+
+        try:
+            with no_hf_progress_bars():
+                model, info = self._auto.from_pretrained(
+                    self.source, use_safetensors=None if self._allow_pickle else True, output_loading_info=True,
+                    **self._kwargs)
+        except (OSError, ValueError, EnvironmentError) as exc:
+            raise CheckpointError(_load_hint(self.source, exc, self._allow_pickle)) from None
         missing = [k for k in info.get("missing_keys", []) if "classifier" in k or "qa_outputs" in k]
         if missing:
             raise CheckpointError(
-                f"{model}: the checkpoint has no trained task head (missing {sorted(missing)[:4]}); "
+                f"{self.source}: the checkpoint has no trained task head (missing {sorted(missing)[:4]}); "
                 "fine-tune it for the task first: a randomly initialised head would make every number meaningless"
             )
-        self.model.eval().to(self.device)
-        cfg = self.model.config
-        self.id2label = {int(i): str(n) for i, n in cfg.id2label.items()}
-        self.fingerprint = _fingerprint(self.model, torch)
-        self.name_or_path = str(getattr(cfg, "_name_or_path", model))
+        model.eval().to(self.device)
+        fingerprint = _fingerprint(model, torch)
+        if self._files and self.cache is not None:
+            self.cache.remember_fingerprint(self._files, fingerprint)
+        if self.fingerprint and fingerprint != self.fingerprint:
+            raise CheckpointError(
+                f"{self.source}: the weights changed although the files kept their names, sizes and time stamps "
+                f"(fingerprint {self.fingerprint[:12]} remembered by the prediction cache, {fingerprint[:12]} now); "
+                "outputs this run already took from the cache may belong to the old weights. The cache now knows "
+                "the new fingerprint: run the command again (into a new --out), or pass --no-cache")
+        self.fingerprint = fingerprint
+        self._model = model
 
     def predict(self, inputs: Sequence[tuple[str, ...]], progress: ProgressFn | None = None) -> np.ndarray:
         """Logits (float32) per text input of 1 or 2 fields; identical inputs are run once."""
@@ -295,6 +335,36 @@ def _fingerprint(model, torch) -> str:
         h.update(str(t.dtype).encode())
         h.update(t.view(torch.uint8).numpy() if t.numel() else b"")  # buffer, not a copy: peak memory
     return h.hexdigest()
+
+
+FILE_KEY_VERSION = 1
+
+
+def checkpoint_file_key(source: str, head: str, allow_pickle: bool, revision: str | None) -> str | None:
+    """The identity of a local checkpoint's files, or None when `source` is not a directory (hub ids).
+
+    Every regular file at the top of the directory (symlinks followed, as in a hub snapshot) by name, size,
+    modification and change time (ns) and inode, plus the head, loading options and torch/transformers versions:
+    what `from_pretrained` would read and how. Rewriting, replacing, adding or removing any file changes it (its
+    change time cannot be set back). Used only to skip loading and hashing the weights (`_fingerprint`) when the
+    prediction cache already knows them; a model loaded later is checked against the remembered fingerprint."""
+    import torch
+    import transformers
+
+    path = Path(source)
+    if not path.is_dir():
+        return None
+    try:
+        files = []
+        for f in sorted(path.iterdir()):
+            if f.is_file():
+                st = f.stat()
+                files.append([f.name, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino])
+    except OSError:
+        return None
+    material = [FILE_KEY_VERSION, str(path.resolve()), head, allow_pickle, revision, torch.__version__,
+                transformers.__version__, files]
+    return hashlib.sha256(json.dumps(material).encode()).hexdigest()
 
 
 def _load_hint(model: str, exc: Exception, allow_pickle: bool) -> str:

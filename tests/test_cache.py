@@ -16,7 +16,7 @@ import pytest
 from _util import REPO, run_cli, write_jsonl, xnli_rows
 
 from harness.cache import CACHE_FILE, CacheWarning, PredictionCache, feature_key, namespace, open_cache
-from harness.errors import ConfigError
+from harness.errors import CheckpointError, ConfigError
 from harness.predictor import HFPredictor
 
 LANGS = ("en", "hi", "zh")
@@ -173,8 +173,8 @@ def test_locked_cache_falls_back_to_the_model_with_a_warning(tiny_classifier_dir
     try:
         reference = HFPredictor(str(tiny_classifier_dir))
         feats = _features(reference)
-        p = HFPredictor(str(tiny_classifier_dir), cache=cache)
-        with pytest.warns(CacheWarning, match="database is locked"):
+        with pytest.warns(CacheWarning, match="database is locked"):  # remembering the fingerprint, or storing outputs
+            p = HFPredictor(str(tiny_classifier_dir), cache=cache)
             out = p.forward(feats)
         assert p.calls == 4 and not cache.enabled
         for a, b in zip(out, reference.forward(feats)):
@@ -239,3 +239,70 @@ def test_cache_handle_pickles_for_worker_processes(tmp_path):
     assert copy.path == cache.path and copy is not cache
     [arr] = copy.get([b"k" * 16])
     np.testing.assert_array_equal(arr, np.arange(6, dtype=np.float32).reshape(2, 3))
+
+
+def test_cached_rerun_never_loads_the_weights(suite, tiny_classifier_dir, tmp_path, capsys, monkeypatch):
+    import transformers
+
+    cache_dir = tmp_path / "cache"
+    first = _run(suite, tiny_classifier_dir, tmp_path / "a", capsys, "--cache-dir", cache_dir)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a fully cached re-run loaded the weights")
+
+    monkeypatch.setattr(transformers.AutoModelForSequenceClassification, "from_pretrained", refuse)
+    again = _run(suite, tiny_classifier_dir, tmp_path / "b", capsys, "--cache-dir", cache_dir)
+    assert again["model_calls"] == 0 and again["checkpoint"]["fingerprint"] == first["checkpoint"]["fingerprint"]
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "a" / "records.parquet"),
+                                  pd.read_parquet(tmp_path / "b" / "records.parquet"))
+    with pytest.raises(AssertionError, match="loaded the weights"):  # without the cache it must load them
+        HFPredictor(str(tiny_classifier_dir))
+
+
+def test_weights_load_at_the_first_cache_miss(tiny_classifier_dir, tmp_path):
+    cache = open_cache(tmp_path / "cache")
+    eager = HFPredictor(str(tiny_classifier_dir), cache=cache)
+    assert eager.model_loaded  # first sight of these files: loaded and fingerprinted
+    feats = _features(eager)
+    seen = eager.forward(feats[:2])
+    lazy = HFPredictor(str(tiny_classifier_dir), cache=cache)
+    assert not lazy.model_loaded and lazy.fingerprint == eager.fingerprint
+    assert lazy.id2label == eager.id2label and lazy.name_or_path == eager.name_or_path
+    for a, b in zip(lazy.forward(feats[:2]), seen):
+        np.testing.assert_array_equal(a, b)
+    assert not lazy.model_loaded and lazy.calls == 0
+    out = lazy.forward(feats)  # three new inputs: the weights load now
+    assert lazy.model_loaded and lazy.calls == 2 and lazy.fingerprint == eager.fingerprint
+    for a, b in zip(out, HFPredictor(str(tiny_classifier_dir)).forward(feats)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)  # other batch compositions: float rounding only
+    assert HFPredictor(str(tiny_classifier_dir)).model_loaded  # no cache: nothing remembered, loaded at once
+
+
+def test_rewritten_checkpoint_is_fingerprinted_again(tiny_tokenizer_dir, tmp_path):
+    from conftest import TINY_LABELS
+
+    from harness.modelbuild import build_tiny_model
+
+    cache = open_cache(tmp_path / "cache")
+    model_dir = build_tiny_model(tmp_path / "m", tiny_tokenizer_dir, "sequence_classification", TINY_LABELS, seed=0)
+    before = HFPredictor(str(model_dir), cache=cache).fingerprint
+    assert not HFPredictor(str(model_dir), cache=cache).model_loaded
+    build_tiny_model(tmp_path / "m", tiny_tokenizer_dir, "sequence_classification", TINY_LABELS, seed=1)
+    after = HFPredictor(str(model_dir), cache=cache)
+    assert after.model_loaded and after.fingerprint != before  # new files: loaded and hashed, not trusted
+    (model_dir / "extra.txt").write_text("x")  # any file added to the directory counts as a change too
+    assert HFPredictor(str(model_dir), cache=cache).model_loaded
+
+
+def test_remembered_fingerprint_is_checked_when_the_weights_load(tiny_classifier_dir, tmp_path):
+    cache = open_cache(tmp_path / "cache")
+    truth = HFPredictor(str(tiny_classifier_dir), cache=cache).fingerprint
+    with sqlite3.connect(cache.path) as conn:  # as if the weights changed with every stat field kept
+        conn.execute("UPDATE fingerprints SET fingerprint = ?", ("0" * 64,))
+    fooled = HFPredictor(str(tiny_classifier_dir), cache=cache)
+    assert not fooled.model_loaded and fooled.fingerprint == "0" * 64
+    with pytest.raises(CheckpointError, match=r"weights changed .* \(fingerprint 000000000000 remembered by the "
+                                              r"prediction cache, " + truth[:12] + r" now\)"):
+        fooled.forward(_features(fooled))
+    fixed = HFPredictor(str(tiny_classifier_dir), cache=cache)  # the record was corrected
+    assert not fixed.model_loaded and fixed.fingerprint == truth
