@@ -169,13 +169,11 @@ class _Worker:
 
     def __init__(self, index: int, loaded: LoadedSuite, make_getter: Callable[[], PredictorGetter],
                  limit: int | None, cwd: str):
-        from .perturbation import make_perturbation
-
         if os.path.isdir(cwd):  # relative data and checkpoint paths mean what they mean on the driver
             os.chdir(cwd)
         self.index, self.loaded, self.limit = index, loaded, limit
         self.get = make_getter()
-        self.perts = {p.id: make_perturbation(p.id, p.params) for p in loaded.suite.perturbations}
+        self.perts = {p.id: p.make(loaded.base_dir) for p in loaded.suite.perturbations}
         self.adapters: dict[int, TaskAdapter] = {}
         self.predictors: dict[int, Predictor] = {}
 
@@ -188,7 +186,8 @@ class _Worker:
             spec = self.loaded.suite.tasks[ti]
             recipe = get_recipe(spec.task)
             self.predictors[ti] = self.get(spec.task, adapter_class(recipe.task_type).head)
-            self.adapters[ti] = make_adapter(recipe, self.predictors[ti], spec.adapter_options(), where=f"tasks[{ti}]")
+            self.adapters[ti] = make_adapter(recipe, self.predictors[ti], spec.adapter_options(self.loaded.base_dir),
+                                             where=f"tasks[{ti}]")
         predictor = self.predictors[ti]
         before = predictor.calls
         records, rows = run_unit(self.loaded, ti, lang, self.adapters[ti], predictor, self.perts,

@@ -76,6 +76,9 @@ class Perturbation(ABC):
     scripts: ClassVar[frozenset[str]] = ALL_SCRIPTS
     description: ClassVar[str] = ""
     keeps_token_count: ClassVar[bool] = True
+    # parameters that name a file (a `{lang}` template): in a suite, a relative path is taken from the suite
+    # file's folder
+    path_params: ClassVar[tuple[str, ...]] = ()
 
     @abstractmethod
     def perturb(self, text: str, severity: float, rng: random.Random, lang: str = "und") -> PerturbResult:

@@ -25,7 +25,7 @@ from .data import load_examples
 from .errors import ConfigError
 from .executors import Executor, LocalExecutor
 from .languages import language_or_unknown
-from .perturbation import Perturbation, make_perturbation
+from .perturbation import Perturbation
 from .predictor import Predictor, ProgressFn
 from .rng import derive_seed
 from .stats import bootstrap_counts, bootstrap_indices, paired_bootstrap_sums
@@ -84,11 +84,11 @@ def run_suite(loaded: LoadedSuite, get_predictor: Callable[[str], Predictor], op
     started = time.time()
     adapters: list[TaskAdapter] = []
     predictors: list[Predictor] = []
-    perts = {p.id: make_perturbation(p.id, p.params) for p in suite.perturbations}
+    perts = {p.id: p.make(loaded.base_dir) for p in suite.perturbations}
     for i, t in enumerate(suite.tasks):
         recipe = get_recipe(t.task)
         predictor = get_predictor(t.task, adapter_class(recipe.task_type).head)
-        adapter = make_adapter(recipe, predictor, t.adapter_options(), where=f"tasks[{i}]")
+        adapter = make_adapter(recipe, predictor, t.adapter_options(loaded.base_dir), where=f"tasks[{i}]")
         for pi, p in enumerate(suite.perturbations):
             adapter.check_perturbation(perts[p.id], f"perturbations[{pi}] on tasks[{i}] ({t.task})")
         adapters.append(adapter)

@@ -63,9 +63,16 @@ class TaskSpec(_Strict):
     # retrieval {pool_layer}
     options: dict[str, Any] = Field(default_factory=dict)
 
-    def adapter_options(self) -> dict[str, Any]:
-        """Everything the task's adapter is built with."""
-        return {**self.options, "label_map": self.label_map, "protect_answers": self.protect_answers}
+    def adapter_options(self, base_dir: Path | None = None) -> dict[str, Any]:
+        """Everything the task's adapter is built with; the adapter's file options (`path_options`), when relative,
+        resolved against `base_dir` (the suite file's folder), as `data:` paths are."""
+        options = dict(self.options)
+        if base_dir is not None:
+            for name in _path_options(self.task):
+                value = options.get(name)
+                if isinstance(value, str) and value:
+                    options[name] = str(base_dir / Path(value).expanduser())  # an absolute path stays itself
+        return {**options, "label_map": self.label_map, "protect_answers": self.protect_answers}
 
     @field_validator("label_map", mode="before")
     @classmethod
@@ -79,6 +86,23 @@ class PerturbationSpec(_Strict):
     id: str
     severities: list[float] = Field(min_length=1)
     params: dict[str, Any] = Field(default_factory=dict)
+
+    def resolved_params(self, base_dir: Path | None) -> dict[str, Any]:
+        """`params` with the perturbation's file parameters (`path_params`), when relative, resolved against
+        `base_dir` (the suite file's folder), as `data:` paths are."""
+        params = dict(self.params)
+        if base_dir is not None and self.id in PERTURBATIONS:
+            for name in PERTURBATIONS.get(self.id).path_params:
+                value = params.get(name)
+                if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
+                    # the value is a `{lang}` template: braces in the folder's own name must stay literal
+                    folder = str(base_dir).replace("{", "{{").replace("}", "}}")
+                    params[name] = str(Path(folder) / Path(value).expanduser())
+        return params
+
+    def make(self, base_dir: Path | None = None) -> Any:
+        """The configured perturbation (file parameters resolved against `base_dir`)."""
+        return make_perturbation(self.id, self.resolved_params(base_dir))
 
     @field_validator("severities")
     @classmethod
@@ -240,6 +264,32 @@ def load_suite(path: str | Path, check_files: bool = True) -> LoadedSuite:
     return LoadedSuite(suite, path, digest)
 
 
+def _missing_param_files(suite: Suite, pi: int, base: Path) -> list[tuple[tuple, str]]:
+    """A perturbation's file parameters (`{lang}` filled in for every language of the suite) that name no file."""
+    spec = suite.perturbations[pi]
+    resolved = spec.resolved_params(base)
+    langs = list(dict.fromkeys(lang for t in suite.tasks for lang in t.languages))
+    out = []
+    for name in PERTURBATIONS.get(spec.id).path_params:
+        value = resolved.get(name)
+        if not isinstance(value, str) or not value:
+            continue
+        missing = [lang for lang in langs if not Path(value.format(lang=lang)).is_file()]
+        if missing:
+            out.append((("perturbations", pi, "params", name),
+                        f"{value.format(lang=missing[0])} is not a file (language {missing[0]!r}"
+                        f"{f' and {len(missing) - 1} more' if len(missing) > 1 else ''}; a relative path is taken "
+                        "from the suite file's folder)"))
+    return out
+
+
+def _path_options(task: str) -> tuple[str, ...]:
+    """The options of `task`'s adapter that name files (none for an unknown task)."""
+    from .tasks import adapter_class
+
+    return adapter_class(TASKS.get(task).task_type).path_options if task in TASKS else ()
+
+
 def _semantic_problems(suite: Suite, base: Path, check_files: bool) -> list[tuple[tuple, str]]:
     out: list[tuple[tuple, str]] = []
     for ti, t in enumerate(suite.tasks):
@@ -267,6 +317,13 @@ def _semantic_problems(suite: Suite, base: Path, check_files: bool) -> list[tupl
         out.extend(_token_count_problems(suite, ti, recipe))
         if t.data is None and not recipe.hf_source:
             out.append((("tasks", ti), f"task {t.task!r} has no default dataset; add a `data:` section"))
+        if check_files:
+            resolved = t.adapter_options(base)
+            for name in _path_options(t.task):
+                value = t.options.get(name)
+                if isinstance(value, str) and value and not Path(resolved[name]).is_file():
+                    out.append((("tasks", ti, "options", name), f"{resolved[name]} is not a file (a relative path is "
+                                                                 "taken from the suite file's folder)"))
         if check_files and t.data and t.data.format in ("jsonl", "tsv", "hf_disk"):
             for li, lang in enumerate(t.languages):
                 p = base / t.data.path.format(lang=lang)
@@ -277,9 +334,12 @@ def _semantic_problems(suite: Suite, base: Path, check_files: bool) -> list[tupl
             out.append((("perturbations", pi, "id"), PERTURBATIONS.unknown_message(p.id)))
             continue
         try:
-            make_perturbation(p.id, p.params)
+            p.make(base)
         except ConfigError as exc:
             out.append((("perturbations", pi, "params"), str(exc)))
+            continue
+        if check_files:
+            out.extend(_missing_param_files(suite, pi, base))
     out.extend(_attack_problems(suite))
     out.extend(_gate_problems(suite))
     ids = [p.id for p in suite.perturbations]

@@ -141,7 +141,8 @@ def tiny_intent_dir(tmp_path_factory, tiny_tokenizer_dir) -> Path:
                             get_recipe("snips_intent").label_names)
 
 
-def test_snips_intent_run_with_paired_noise_beside_synthetic(tmp_path, shared_data, tiny_intent_dir, capsys):
+def test_snips_intent_run_with_paired_noise_beside_synthetic(tmp_path, shared_data, tiny_intent_dir, capsys,
+                                                              monkeypatch):
     n, n_paired = 10, 6
     rows = {lang: _snips(shared_data, lang)[:n] for lang in ("es", "hi")}
     for lang, rs in rows.items():  # a user's own pairs file: only the first 6 texts, own column names
@@ -159,11 +160,13 @@ def test_snips_intent_run_with_paired_noise_beside_synthetic(tmp_path, shared_da
         perturbations:
           - id: realworld.paired.v1
             severities: [1.0]
-            params: {{path: "{tmp_path}/pairs/{{lang}}.jsonl", clean_field: text, noisy_field: noisy_text}}
+            params: {{path: "pairs/{{lang}}.jsonl", clean_field: text, noisy_field: noisy_text}}
           - id: char.swap.v1
             severities: [0.3]
         stats: {{bootstrap_samples: 100}}
         """), encoding="utf-8")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")  # params.path, like data paths, is relative to the suite file
     assert run_cli(["validate", suite], capsys)[0] == 0
     out = tmp_path / "run"
     code, _, err = run_cli(["run", suite, "--model", tiny_intent_dir, "--out", out, "-q"], capsys)
@@ -182,3 +185,25 @@ def test_snips_intent_run_with_paired_noise_beside_synthetic(tmp_path, shared_da
         assert cells.loc[(lang, PID), "n_applied"] == n_paired and cells.loc[(lang, PID), "n"] == n
         assert cells.loc[(lang, "char.swap.v1"), "n"] == n
     assert set(table["metric"]) == {"accuracy", "macro_f1"}
+
+
+def test_suite_names_a_missing_pairs_file_before_running(tmp_path, capsys):
+    write_jsonl(tmp_path / "data" / "es.jsonl", [{"text": "hola", "label": "PlayMusic"}])
+    write_jsonl(tmp_path / "data" / "hi.jsonl", [{"text": "नमस्ते", "label": "PlayMusic"}])
+    write_jsonl(tmp_path / "pairs" / "es.jsonl", [{"clean": "hola", "noisy": "ola"}])  # no hi pairs
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(textwrap.dedent("""\
+        name: missing-pairs
+        tasks:
+          - task: snips_intent
+            data: {format: jsonl, path: "data/{lang}.jsonl"}
+            languages: [es, hi]
+        perturbations:
+          - id: realworld.paired.v1
+            severities: [1.0]
+            params: {path: "pairs/{lang}.jsonl"}
+        """), encoding="utf-8")
+    code, _, err = run_cli(["validate", suite], capsys)
+    assert code == 2 and "Traceback" not in err
+    assert err.strip().endswith(f"suite.yaml:9: perturbations[0].params.path: {tmp_path / 'pairs' / 'hi.jsonl'} is "
+                                "not a file (language 'hi'; a relative path is taken from the suite file's folder)")

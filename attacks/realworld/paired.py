@@ -1,7 +1,8 @@
 """Real-world noise from a file of (clean, noisy) pairs: the text is replaced by its human-made noisy version.
 
 `path` is a JSONL file, one object per line, with the clean text in `clean_field` and its noisy version in
-`noisy_field`; `{lang}` in `path` is the example's language; relative paths are relative to the working
+`noisy_field`; `{lang}` in `path` is the example's language; in a suite a relative path is taken from the suite
+file's folder (`path_params`), on the command line (`xrobust perturb --param path=…`) from the working
 directory. The Stickland et al. (EACL 2023) SNIPS test sets are such files
 (`../shared/data/noise/realworld_noisy/snips_{es,fr,hi}.jsonl`: `clean`, `noisy`; their English file has
 only the noisy side). A text is looked up exactly, after NFC on both sides; texts not in the file are
@@ -47,6 +48,7 @@ class PairedNoise(Perturbation):
     family = "realworld"
     description = "replace a text by its real-world noisy version from a JSONL file of clean/noisy pairs"
     keeps_token_count = False
+    path_params = ("path",)
 
     path: str = ""
     clean_field: str = "clean"
@@ -88,7 +90,8 @@ class PairedNoise(Perturbation):
         path = Path(self.path.format(lang=lang)).expanduser().resolve()
         if not path.is_file():
             raise ConfigError(f"{self.id}: paired-noise file {path} not found (language {lang!r}, path "
-                              f"{self.path!r}; relative paths are relative to the working directory)")
+                              f"{self.path!r}; in a suite a relative path is taken from the suite file's folder, on the command line "
+                              "from the working directory)")
         return _read_pairs(str(path), self.clean_field, self.noisy_field)
 
 

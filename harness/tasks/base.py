@@ -83,6 +83,8 @@ class TaskAdapter(ABC):
     higher_is_better: Mapping[str, bool] = {}
     # does this task type need labels carried through word boundaries (token tasks refuse split/merge)?
     needs_token_count: ClassVar[bool] = False
+    # options that name a file: a relative path is taken from the suite file's folder, like `data:` paths
+    path_options: ClassVar[tuple[str, ...]] = ()
 
     recipe: TaskRecipe
 

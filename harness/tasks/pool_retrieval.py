@@ -4,8 +4,8 @@ An example is a query (field `query`) whose label is the tuple of its relevant c
 `relevant`: a list of ids, or one id). The pool is a separate JSONL file named by the task's
 `options: {candidates: PATH}`, one row per candidate: `{"id": "c1", "text": "…", "lang": "en"}` (`lang` optional,
 default `en`; it is the language the perturbation is told when candidates are perturbed). PATH is absolute or
-relative to the working directory of the run (adapters do not see the suite's folder; the data paths of `data:`
-are relative to the suite file, this one is not).
+relative to the suite file's folder, like the paths of `data:` (`path_options`: the suite resolves it before the
+adapter sees it).
 
 Every query of every cell and every candidate text is embedded in one deduplicated forward pass: the mean-pooled
 hidden states of layer `pool_layer` (the same convention and default as Tatoeba, harness/tasks/retrieval.py).
@@ -153,6 +153,7 @@ class PoolRetrievalAdapter(TaskAdapter):
 
     task_type = "pool_retrieval"
     head = "encoder"
+    path_options = ("candidates",)
     metrics = (f"map@{MAP_K}", "accuracy@1")
     higher_is_better = {f"map@{MAP_K}": True, "accuracy@1": True}
 
@@ -255,12 +256,12 @@ class PoolRetrievalAdapter(TaskAdapter):
 
 
 def candidates_path(value: Any, where: str) -> Path:
-    """The existing candidate file named by `options.candidates` (absolute, or relative to the working directory)."""
+    """The existing candidate file named by `options.candidates` (already resolved against the suite's folder by
+    `TaskSpec.adapter_options`; a relative path left here is taken from the working directory)."""
     if not isinstance(value, str) or not value:
         raise ConfigError(f"{where}.options.candidates: give the candidate pool file (JSONL rows {{id, text, lang}}), "
-                          f"an absolute path or one relative to the working directory; got {value!r}")
+                          f"an absolute path or one relative to the suite file; got {value!r}")
     path = Path(value).expanduser()
     if not path.is_file():
-        raise ConfigError(f"{where}.options.candidates: {value!r} is not a file (resolved to {path.resolve()}; relative "
-                          "paths are taken from the working directory, not the suite's folder)")
+        raise ConfigError(f"{where}.options.candidates: {str(path)!r} is not a file")
     return path
