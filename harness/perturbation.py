@@ -140,7 +140,7 @@ class WordEditPerturbation(Perturbation):
             return PerturbResult(text, False, len(eligible), 0, 0.0, reason="severity selected no word")
         edits = []
         edited = []
-        own_check = type(self)._edit_checked is WordEditPerturbation._edit_checked
+        own_check = type(self).edit_word_checked is WordEditPerturbation.edit_word_checked
         checked_edit = self._checked_edit if own_check else None
         for i in sorted(rng.sample(eligible, k)):
             if checked_edit is not None:
@@ -149,7 +149,7 @@ class WordEditPerturbation(Perturbation):
                     continue
                 new, key = edit
             else:  # a subclass checks its edits itself
-                new, key = self._edit_checked(words[i], rng, lang), None
+                new, key = self.edit_word_checked(words[i], rng, lang), None
                 if new is None:
                     continue
             s, e = spans[i]
@@ -178,13 +178,15 @@ class WordEditPerturbation(Perturbation):
         is_eligible = self.eligible
         return [i for i, word in enumerate(words) if is_eligible(word, lang)]
 
-    def _edit_checked(self, word: str, rng: random.Random, lang: str) -> str | None:
-        """Apply `edits_per_word` edits; reject results that detach a mark or vowel sign, or change nothing."""
+    def edit_word_checked(self, word: str, rng: random.Random, lang: str) -> str | None:
+        """Apply `edits_per_word` edits; reject results that detach a mark or vowel sign, or change nothing.
+        Public: the attack engine draws its candidate words through it (attacks/search/candidates.py), and a
+        subclass with its own well-formedness rules overrides it (then `perturb` calls it for every word)."""
         edit = self._checked_edit(word, rng, lang)
         return None if edit is None else edit[0]
 
     def _checked_edit(self, word: str, rng: random.Random, lang: str) -> tuple[str, str | None] | None:
-        """`_edit_checked`, with the new word's cluster key (text.word_facts) for the edit rate."""
+        """`edit_word_checked`, with the new word's cluster key (text.word_facts) for the edit rate."""
         if self.edits_per_word == 1:  # the loop below, unrolled for its usual single edit
             cand = self.edit_word(word, rng, lang)
             if cand is None:

@@ -1,7 +1,7 @@
 """Candidate edits of a word, drawn from the perturbation library's word-edit families.
 
 Each family's own `edit_word` makes the edit, through the same check the library applies to every word edit
-(`WordEditPerturbation._edit_checked`: NFC, no whitespace, never a detached combining mark or a dangling Thai/Lao
+(`WordEditPerturbation.edit_word_checked`: NFC, no whitespace, never a detached combining mark or a dangling Thai/Lao
 vowel, never a no-op), so an attack is exactly as script-safe as the perturbations. Draws use private RNGs
 derived from (seed, attack id, example id, field, piece, word index, family id, attempt): the candidates of a
 word do not depend on the severity, the batch or the other examples.
@@ -53,7 +53,7 @@ class FamilyCandidates:
         for attempt in range(ATTEMPTS_PER_CANDIDATE * self.k):
             fam = families[attempt % len(families)]
             rng = derive_rng(*keys, site.field, site.piece, site.index, fam.id, attempt)
-            new = fam._edit_checked(site.word, rng, site.lang)
+            new = fam.edit_word_checked(site.word, rng, site.lang)
             if new is None or new in seen:
                 continue
             seen.add(new)
