@@ -8,7 +8,9 @@ A baseline directory holds what `xrobust gate` needs and nothing else:
 * `rows.csv` — the run's rows unchanged (the values the tolerances are applied to; text, so a change of
   baseline is a readable diff);
 * `records.parquet` — one row per example × cell with only `task, lang, perturbation, severity, seed,
-  example_id` (the pairing key), `score` (the example's own primary score, for the paired tests) and
+  example_id` (the pairing key), `score` (the example's own primary score, for the paired tests), `stats`
+  (the example's sufficient statistics, for exact paired tests of corpus-level metrics; absent in runs and
+  baselines written before xrobust recorded them, which fall back to the score proxy) and
   `item`, a 16-hex-digit hash of the example's gold label and perturbed text, so the gate can prove that
   baseline and candidate saw the identical perturbed items without storing the text.
 
@@ -31,7 +33,7 @@ from .errors import GateError
 
 CELL_KEYS = ["task", "lang", "perturbation", "severity", "seed"]
 ITEM_KEYS = [*CELL_KEYS, "example_id"]
-BASELINE_RECORD_COLUMNS = [*ITEM_KEYS, "score", "item"]
+BASELINE_RECORD_COLUMNS = [*ITEM_KEYS, "score", "stats", "item"]
 MANIFEST_KEYS = ("run_id", "status", "command", "suite", "plugins", "seeds", "seed", "limit", "segmenter",
                  "git_sha", "n_cells", "n_records")
 CHECKPOINT_KEYS = ("source", "fingerprint", "max_length")
@@ -76,6 +78,8 @@ def load_run(path: str | Path, role: str) -> RunData:
         missing += [c for c in ("label", "perturbed_fields") if c not in records.columns]
     if missing:
         raise GateError(f"{role} {path}/records.parquet: missing columns {missing}")
+    if "stats" not in records.columns:  # written before records kept sufficient statistics
+        records = records.assign(stats=None)
     if "item" not in records.columns:
         records = records.assign(item=[item_hash(str(lab), str(pf)) for lab, pf in
                                        zip(records["label"], records["perturbed_fields"].fillna(""))])

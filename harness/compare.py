@@ -7,8 +7,10 @@ checkpoint metadata.
 * Side by side, per (task, language, perturbation, severity, seed, metric): each run's value (rows.csv), its
   difference to the reference (`diff = value − reference value`, raw), and a two-sided paired test on the
   per-example scores of records.parquet with the gate's rule (exact McNemar for 0/1 scores when the metric is
-  their mean, else a paired bootstrap of the mean score; corpus-level metrics such as macro-F1 get that bootstrap
-  on the mean per-example score as a proxy, named "score proxy"). p-values are Holm-adjusted across the
+  their mean, else a paired bootstrap of the mean score; corpus-level metrics such as macro-F1 or entity F1 get a
+  paired bootstrap of the metric itself, recomputed from the records' summed `stats`, or, for runs written before
+  records kept them, of the mean per-example score as a proxy, named "score proxy"). p-values are Holm-adjusted
+  across the
   languages of each (run, task, metric, perturbation, severity, seed) comparison; marks `*` p_adj < 0.05,
   `**` p_adj < 0.01.
 * Robustness numbers per run, task and metric: `clean` (the clean score), `mean_drop` (mean direction-aware
@@ -35,10 +37,10 @@ import pandas as pd
 from .aggregate import robustness_auc
 from .baseline import RunData, load_run
 from .errors import ConfigError, DataError
-from .gate import (_as_bool, _cell_name, _cell_rows, _clean_p, _score_kind, _score_matrix, compatibility_problems,
-                   item_problems)
+from .gate import (ScoreKind, _as_bool, _cell_name, _cell_rows, _clean_p, _score_kind, _score_matrix,
+                   compatibility_problems, item_problems, stats_matrices)
 from .rng import derive_seed
-from .stats import bootstrap_counts, bootstrap_indices, holm
+from .stats import bootstrap_counts, bootstrap_indices, holm, paired_bootstrap_diff
 from .types import CLEAN
 
 MARKS = ((0.01, "**"), (0.05, "*"))  # strictest first
@@ -187,15 +189,18 @@ def _unit(runs: list[RunData], names: list[str], ref: int, task: str, lang: str,
     for i, run in enumerate(runs):
         rows = base_rows if i == ref else _cell_rows(run, task, lang, metric)
         C = B if i == ref else _score_matrix(run, task, lang).reindex(index=B.index, columns=B.columns)
-        exact, binary = kinds.get((i, metric), (True, True))
-        test = "" if i == ref else ("mcnemar_exact" if exact and binary else "paired_bootstrap" if exact
-                                    else "paired_bootstrap (score proxy)")
+        kind: ScoreKind = kinds.get((i, metric), ScoreKind(True, True))
+        exact, binary, fn = kind.exact, kind.binary, kind.stats_fn
+        test = "" if i == ref else kind.test
+        SB, SC = (stats_matrices(r, task, lang, B.index) if fn is not None and i != ref else {}
+                  for r in (runs[ref], run))
         for key, b in base_rows.iterrows():
             c = rows.loc[key]
             value, ref_value, n = float(c["value"]), float(b["value"]), int(min(b["n"], c["n"]))
             p = float("nan")
             if i != ref and n > 0 and math.isfinite(value) and math.isfinite(ref_value):
-                p = _clean_p(B[key].to_numpy(), C[key].to_numpy(), exact and binary, hib, draws)
+                p = (paired_bootstrap_diff(fn, SB[key], SC[key], draws(), higher_is_better=hib).p_value
+                     if fn is not None else _clean_p(B[key].to_numpy(), C[key].to_numpy(), exact and binary, hib, draws))
             out.append(dict(run=names[i], is_reference=i == ref, task=task, lang=lang, family=family,
                             perturbation=key[0], severity=float(key[1]), seed=int(key[2]), metric=metric,
                             higher_is_better=hib, n=n, value=value, reference_value=ref_value,
@@ -445,8 +450,9 @@ def _sections(result: Comparison) -> list[tuple[str, list[str], list[_Table]]]:
                    for i, (n, r) in enumerate(zip(result.names, result.runs))], "rllll")
     side_text = [f"diff = run − reference (raw difference of the metric; ↓ marks a lower-is-better metric). Paired "
                  f"two-sided tests on the identical items: exact McNemar for 0/1 scores, else a paired bootstrap of the "
-                 f"mean per-example score (B = {result.samples}, seed {result.seed}; \"score proxy\" for corpus-level "
-                 "metrics such as macro-F1). p-values are Holm-adjusted across the languages of each (run, task, "
+                 f"mean per-example score, or of the metric itself recomputed from per-example sufficient statistics for "
+                 f"corpus-level metrics such as macro-F1 (B = {result.samples}, seed {result.seed}; \"score proxy\": "
+                 "runs without those statistics). p-values are Holm-adjusted across the languages of each (run, task, "
                  "metric, perturbation, severity, seed) comparison: * p_adj < 0.05, ** p_adj < 0.01. compare.csv has "
                  "the raw and adjusted p-values."]
     sections = [("xrobust compare", intro, [runs]), ("Side by side", side_text, _side_tables(result))]

@@ -25,9 +25,11 @@ example_id):
   test is the special case where the clean outcomes agree); no disagreement gives p = 1;
 * the metric is the mean of continuous scores (QA F1, EM): paired bootstrap of the same difference
   (examples resampled once per task and language, the same draws for both runs and all of its cells);
-* the metric is corpus-level (macro-F1, entity F1, micro token accuracy): the records do not hold the
-  statistics to recompute it, so the paired bootstrap runs on the mean per-example score as a proxy
-  (marked "score proxy" in the outputs); `delta` and the tolerance still use the metric itself.
+* the metric is corpus-level (macro-F1, entity F1, micro token accuracy): paired bootstrap of the metric itself,
+  recomputed in every resample from the summed per-example sufficient statistics in the records' `stats`
+  column (the task type's `sums_metrics`; checked to reproduce every cell's value in rows.csv). Runs or
+  baselines written before records kept `stats` fall back to the mean per-example score as a proxy (marked
+  "score proxy" in the outputs); `delta` and the tolerance always use the metric itself.
 
 Cells with fewer than `min_n` paired examples are "insufficient_n" (reported, not passed silently; a
 failure with `fail_on_insufficient_n`); cells whose metric is NaN are "undefined". Baseline and candidate
@@ -51,8 +53,8 @@ from pydantic import ValidationError
 from .baseline import CELL_KEYS, ITEM_KEYS, RunData, load_run
 from .errors import GateError
 from .rng import derive_seed
-from .stats import (bootstrap_counts, bootstrap_indices, holm, mcnemar_exact, paired_bootstrap_diff, ratio,
-                    sign_test)
+from .stats import (SumsMetricFn, bootstrap_counts, bootstrap_indices, holm, mcnemar_exact, paired_bootstrap_diff,
+                    ratio, sign_test)
 from .suite import GateSpec
 from .types import CLEAN
 
@@ -135,9 +137,9 @@ def run_gate(candidate_dir: str | Path, baseline_dir: str | Path, *, seed: int |
         raise GateError(f"--samples must be >= 100, got {samples}")
     raw: list[dict[str, Any]] = []
     for task, (metric, hib) in metrics.items():
-        exact, binary = _score_kind(base, cand, task, metric)
+        kind = _score_kind(base, cand, task, metric)
         for lang in dict.fromkeys(cand.rows.loc[cand.rows.task == task, "lang"]):
-            raw += _unit(base, cand, task, lang, metric, hib, exact, binary, policy, seed, samples)
+            raw += _unit(base, cand, task, lang, metric, hib, kind, policy, seed, samples)
     verdicts = _decide(raw, policy)
     return GateResult(verdicts, policy, source, _identity(cand), _identity(base), seed, samples)
 
@@ -327,8 +329,23 @@ def _cell_name(task: str, lang: str, perturbation: str, severity: float, seed: i
 # --- the paired tests -----------------------------------------------------------------------------------------
 
 
-def _score_kind(base: RunData, cand: RunData, task: str, metric: str) -> tuple[bool, bool]:
-    """(metric == mean per-example score in every cell of both runs, every score is 0 or 1)."""
+@dataclass(frozen=True)
+class ScoreKind:
+    """Which paired test fits a task's metric in two runs."""
+
+    exact: bool  # the metric is the mean per-example score in every cell of both runs
+    binary: bool  # every score is 0 or 1
+    stats_fn: SumsMetricFn | None = None  # the metric from summed `stats` (corpus-level metrics), when both runs have them
+
+    @property
+    def test(self) -> str:
+        if self.exact and self.binary:
+            return "mcnemar_exact"
+        return "paired_bootstrap" if self.exact or self.stats_fn is not None else "paired_bootstrap (score proxy)"
+
+
+def _score_kind(base: RunData, cand: RunData, task: str, metric: str) -> ScoreKind:
+    """How to test `metric` of `task` between two runs (see the module docstring)."""
     exact, binary = True, True
     for run in (base, cand):
         rec = run.records[run.records.task == task]
@@ -337,10 +354,47 @@ def _score_kind(base: RunData, cand: RunData, task: str, metric: str) -> tuple[b
         rows = run.rows[(run.rows.task == task) & (run.rows.metric == metric)].set_index(CELL_KEYS[1:])["value"]
         joined = pd.concat([rows.rename("value"), means.rename("mean")], axis=1, join="inner")
         exact &= bool(np.allclose(joined["value"], joined["mean"], rtol=0.0, atol=_EXACT, equal_nan=True))
-    return exact, binary
+    return ScoreKind(exact, binary, None if exact else stats_metric(base, cand, task, metric))
 
 
-def _unit(base: RunData, cand: RunData, task: str, lang: str, metric: str, hib: bool, exact: bool, binary: bool,
+def stats_metric(base: RunData, cand: RunData, task: str, metric: str) -> SumsMetricFn | None:
+    """`metric` of `task` as a function of summed per-example statistics, when every record of the task in both
+    runs has `stats` of one width and they reproduce every cell's value in rows.csv; else None."""
+    from .tasks import TASKS, adapter_class
+
+    if task not in TASKS:
+        return None
+    recipe = TASKS.get(task)
+    sums_metrics = adapter_class(recipe.task_type).sums_metrics
+
+    def fn(sums: np.ndarray) -> np.ndarray:
+        return sums_metrics(recipe, sums)[metric]
+
+    widths: set[int] = set()
+    for run in (base, cand):
+        rec = run.records[run.records.task == task]
+        if not len(rec) or not all(isinstance(x, (list, tuple, np.ndarray)) for x in rec["stats"]):
+            return None
+        widths |= {len(x) for x in rec["stats"]}
+        if len(widths) != 1:
+            return None
+        rows = run.rows[(run.rows.task == task) & (run.rows.metric == metric)]
+        values = rows.assign(severity=rows["severity"].astype(float), seed=rows["seed"].astype(int)) \
+            .set_index(CELL_KEYS[1:])["value"]
+        rec = rec.assign(severity=rec["severity"].astype(float), seed=rec["seed"].astype(int))
+        for key, g in rec.groupby(CELL_KEYS[1:], sort=False):
+            try:
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    got = float(fn(np.array(g["stats"].tolist(), dtype=float).sum(axis=0)))
+            except KeyError:  # not a metric of this task type
+                return None
+            want = values.get(key)
+            if want is None or not np.isclose(got, float(want), rtol=0.0, atol=_EXACT, equal_nan=True):
+                return None
+    return fn
+
+
+def _unit(base: RunData, cand: RunData, task: str, lang: str, metric: str, hib: bool, kind_: ScoreKind,
           policy: GateSpec, seed: int, samples: int) -> list[dict[str, Any]]:
     """Tested (not yet decided) cells of one task and language: the clean cell, then each perturbed cell."""
     brows, crows = (_cell_rows(r, task, lang, metric) for r in (base, cand))
@@ -348,8 +402,9 @@ def _unit(base: RunData, cand: RunData, task: str, lang: str, metric: str, hib: 
     C = C.reindex(index=B.index, columns=B.columns)
     clean = (CLEAN, 0.0, 0)
     sign = 1.0 if hib else -1.0
-    test_name = ("mcnemar_exact" if exact and binary else "paired_bootstrap" if exact
-                 else "paired_bootstrap (score proxy)")
+    exact, binary, fn = kind_.exact, kind_.binary, kind_.stats_fn
+    test_name = kind_.test
+    SB, SC = (stats_matrices(r, task, lang, B.index) if fn is not None else {} for r in (base, cand))
     counts: list[np.ndarray] = []
 
     def draws() -> np.ndarray:  # one resample set per (task, language), drawn only when a bootstrap needs it
@@ -366,8 +421,12 @@ def _unit(base: RunData, cand: RunData, task: str, lang: str, metric: str, hib: 
         n = int(min(b["n"], c["n"]))
         p, test = float("nan"), test_name
         if n >= policy.min_n and not math.isnan(delta):
-            if kind == "clean":
+            if kind == "clean" and fn is not None:
+                p = paired_bootstrap_diff(fn, SB[clean], SC[clean], draws(), higher_is_better=hib).p_value
+            elif kind == "clean":
                 p = _clean_p(B[clean].to_numpy(), C[clean].to_numpy(), exact and binary, hib, draws)
+            elif fn is not None:
+                p = _degradation_p_stats(fn, SB[clean], SB[key], SC[clean], SC[key], hib, draws)
             else:
                 test = "sign_test_exact" if exact and binary else test_name
                 p = _degradation_p(B[clean].to_numpy(), B[key].to_numpy(), C[clean].to_numpy(), C[key].to_numpy(),
@@ -389,6 +448,30 @@ def _score_matrix(run: RunData, task: str, lang: str) -> pd.DataFrame:
     rec = run.records[(run.records.task == task) & (run.records.lang == lang)]
     rec = rec.assign(severity=rec["severity"].astype(float), seed=rec["seed"].astype(int))
     return rec.pivot(index="example_id", columns=["perturbation", "severity", "seed"], values="score").sort_index()
+
+
+def stats_matrices(run: RunData, task: str, lang: str, index: pd.Index) -> dict[tuple, np.ndarray]:
+    """Per cell (perturbation, severity, seed) of one task and language: the (examples, k) `stats` of its
+    records, rows in the order of `index` (example ids)."""
+    rec = run.records[(run.records.task == task) & (run.records.lang == lang)]
+    rec = rec.assign(severity=rec["severity"].astype(float), seed=rec["seed"].astype(int))
+    out = {}
+    for key, g in rec.groupby(["perturbation", "severity", "seed"], sort=False):
+        out[key] = np.array(g.set_index("example_id")["stats"].reindex(index).tolist(), dtype=float)
+    return out
+
+
+def _degradation_p_stats(fn: SumsMetricFn, b_clean: np.ndarray, b_pert: np.ndarray, c_clean: np.ndarray,
+                         c_pert: np.ndarray, hib: bool, draws) -> float:
+    """Paired bootstrap of the change of the metric's direction-aware drop (clean -> perturbed) between the runs,
+    the metric recomputed from summed statistics in each resample."""
+    sign, k = (1.0 if hib else -1.0), b_clean.shape[1]
+
+    def degradation(sums: np.ndarray) -> np.ndarray:
+        return sign * (fn(sums[..., :k]) - fn(sums[..., k:]))
+
+    return paired_bootstrap_diff(degradation, np.hstack([b_clean, b_pert]), np.hstack([c_clean, c_pert]), draws(),
+                                 higher_is_better=False).p_value
 
 
 def _mean_stats(*scores: np.ndarray) -> np.ndarray:

@@ -38,7 +38,7 @@ ProgressFactory = Callable[[str, int], ProgressFn]  # (description, total) -> up
 
 RECORD_COLUMNS = [
     "task", "lang", "perturbation", "severity", "seed", "example_id", "label", "pred", "clean_pred",
-    "correct", "score", "flipped", "applied", "edit_rate", "words_edited", "cmi", "label_lost", "perturbed_fields",
+    "correct", "score", "stats", "flipped", "applied", "edit_rate", "words_edited", "cmi", "label_lost", "perturbed_fields",
     "n_subtokens", "n_subtokens_clean", "ids_changed", "n_unk",
     "attack_outcome", "queries",
 ]
@@ -186,6 +186,7 @@ def _run_unit(loaded: LoadedSuite, ti: int, lang: str, examples: list[Example], 
                 "task": cell.task, "lang": lang, "perturbation": cell.perturbation, "severity": cell.severity,
                 "seed": cell.seed, "example_id": ex.id, "label": rec["label"], "pred": rec["pred"],
                 "clean_pred": crec["pred"], "correct": bool(rec["correct"]), "score": float(rec["score"]),
+                "stats": stats[j].tolist(),
                 "flipped": rec["pred"] != crec["pred"], "applied": v.applied, "edit_rate": v.edit_rate,
                 "words_edited": v.n_edited, "cmi": cmi, "label_lost": v.label_lost,
                 "perturbed_fields": json.dumps(changed, ensure_ascii=False) if changed else "",

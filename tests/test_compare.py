@@ -189,6 +189,31 @@ def test_holm_adjusted_mcnemar_and_marks(work, compared):
 
 
 @pytest.mark.slow
+def test_macro_f1_is_tested_on_the_metric_recomputed_from_stats(work, compared):
+    """Corpus-level macro-F1: a paired bootstrap of macro-F1 itself, recomputed from the records' `stats` with the
+    comparison's draws (seed 0, 2000 resamples, one set per task and language)."""
+    from harness.rng import derive_seed
+    from harness.stats import bootstrap_counts, bootstrap_indices, paired_bootstrap_diff
+    from harness.tasks import adapter_class, get_recipe
+
+    recipe = get_recipe("xnli")
+    f1 = lambda sums: adapter_class(recipe.task_type).sums_metrics(recipe, sums)["macro_f1"]  # noqa: E731
+    recs = {n: pd.read_parquet(work / n / "records.parquet") for n in NOISE}
+    cells = compared["cells"].query("metric == 'macro_f1' and run != 'run-a'")
+    assert set(cells["test"]) == {"paired_bootstrap"}
+    for lang in LANGS:
+        counts = bootstrap_counts(bootstrap_indices(N, 2000, derive_seed(0, "compare", "xnli", lang)))
+        for row in cells[cells.lang == lang].itertuples():
+            stats = []
+            for name in ("run-a", row.run):
+                r = recs[name]
+                sel = r[(r.lang == lang) & (r.perturbation == row.perturbation) & (r.severity == row.severity)]
+                stats.append(np.array(sel.sort_values("example_id")["stats"].tolist(), dtype=float))
+            assert f1(stats[1].sum(axis=0)) == pytest.approx(row.value, abs=1e-12)  # the stats give rows.csv's value
+            assert row.p_value == paired_bootstrap_diff(f1, stats[0], stats[1], counts).p_value
+
+
+@pytest.mark.slow
 def test_robustness_numbers_and_spearman(work, compared):
     rob = compared["robustness"].query("metric == 'accuracy'")
     rows = {n: pd.read_csv(work / n / "rows.csv").query("metric == 'accuracy'") for n in NOISE}

@@ -129,15 +129,15 @@ def test_self_gate_passes_for_100_bootstrap_seeds(base_run, capsys, tmp_path):
 
 
 def test_self_gate_on_a_bootstrapped_metric_passes_for_100_seeds(workdir, tiny_classifier_dir, capsys, tmp_path):
-    """Gating macro-F1 (corpus-level: the paired bootstrap on the per-example score proxy); tolerance 0, so only
-    a zero difference passes; the run directory itself serves as the baseline."""
+    """Gating macro-F1 (corpus-level: the paired bootstrap recomputes it from the records' `stats`); tolerance 0,
+    so only a zero difference passes; the run directory itself serves as the baseline."""
     gate = {**GATE, "tolerance": {"clean": 0.0, "degradation": 0.0}, "tasks": {"xnli": {"metric": "macro_f1"}}}
     run = _run(_write_suite(workdir, "suite-f1", gate), tiny_classifier_dir, tmp_path / "run", capsys)
     for seed in range(100):
         code, stdout, stderr = _gate([run, "--baseline", run, "--seed", seed, "--out", tmp_path / "g"], capsys)
         assert code == 0, (seed, stdout, stderr)
     cells = _cells(tmp_path / "g")
-    assert {c["test"] for c in cells.values()} == {"paired_bootstrap (score proxy)"}
+    assert {c["test"] for c in cells.values()} == {"paired_bootstrap"}  # the metric itself, from records' stats
     assert {c["metric"] for c in cells.values()} == {"macro_f1"} and {c["p_value"] for c in cells.values()} == {1.0}
 
 
@@ -423,3 +423,86 @@ def test_gate_section_typos_are_config_errors_with_the_yaml_path(workdir, capsys
     assert code == 2
     assert "gate.tolerance.degredation: Extra inputs are not permitted" in text
     assert "gate.alpha: Input should be less than 1" in text
+
+
+def _ner_stats(rng, n: int, tp_keep: float = 1.0):
+    """(n, 5) NER statistics [tp, predicted, gold, correct tags, tags]; `tp_keep` < 1 loses correct entities."""
+    import numpy as np
+
+    gold = rng.integers(1, 4, n).astype(float)
+    pred = np.minimum(gold + rng.integers(-1, 2, n), 4).clip(0).astype(float)
+    tp = np.floor(np.minimum(gold, pred) * rng.uniform(0.5, 1.0, n) * tp_keep)
+    tags = rng.integers(5, 20, n).astype(float)
+    return np.column_stack([tp, pred, gold, np.floor(tags * (0.7 + 0.3 * tp_keep)), tags])
+
+
+def _fake_ner_run(path, stats: dict[str, tuple], tamper: float = 0.0):
+    """A run directory of panx: per language (clean stats, perturbed stats), records with `stats`, rows with the
+    entity F1 those statistics give (plus `tamper`)."""
+    import numpy as np
+
+    from harness.tasks.token import entity_prf
+
+    path.mkdir(parents=True)
+    recs, rows = [], []
+    for lang, (clean, pert) in stats.items():
+        for pert_id, sev, st in (("clean", 0.0, clean), ("char.swap.v1", 0.3, pert)):
+            for i, x in enumerate(st):
+                f1 = 2 * x[0] / (x[1] + x[2]) if x[1] + x[2] else 1.0
+                recs.append({"task": "panx", "lang": lang, "perturbation": pert_id, "severity": sev, "seed": 0,
+                             "example_id": f"s{i}", "label": "[]", "perturbed_fields": "" if pert_id == "clean" else "x",
+                             "score": float(f1), "stats": [float(v) for v in x]})
+            value = float(entity_prf(st.sum(axis=0))["entity_f1"]) + tamper
+            rows.append({"task": "panx", "lang": lang, "perturbation": pert_id, "severity": sev, "seed": 0,
+                         "metric": "entity_f1", "higher_is_better": True, "n": len(st), "value": value})
+    rows = pd.DataFrame(rows)
+    rows["clean_value"] = rows["lang"].map(rows[rows.perturbation == "clean"].set_index("lang")["value"])
+    rows["abs_drop"] = rows["clean_value"] - rows["value"]
+    rows.to_csv(path / "rows.csv", index=False)
+    pd.DataFrame(recs).to_parquet(path / "records.parquet", index=False)
+    content = {"name": "fake", "tasks": [{"task": "panx"}], "gate": {"min_n": 30, "bootstrap_samples": 400}}
+    (path / "run.json").write_text(json.dumps({
+        "run_id": path.name, "status": "complete", "suite": {"name": "fake", "sha256": "x", "content": content},
+        "plugins": {"char.swap.v1": {"params": {}}}, "limit": None, "segmenter": "icu", "checkpoint": {}}))
+    return path
+
+
+def test_corpus_level_metric_is_tested_exactly_from_the_records_stats(tmp_path):
+    import numpy as np
+
+    from harness.rng import derive_seed
+    from harness.stats import bootstrap_counts, bootstrap_indices, paired_bootstrap_diff
+    from harness.tasks.token import entity_prf
+
+    rng = np.random.Generator(np.random.PCG64(3))
+    base = {lang: (_ner_stats(rng, 60), _ner_stats(rng, 60, 0.8)) for lang in ("a", "b")}
+    cand = {"a": (base["a"][0], _ner_stats(rng, 60, 0.3)), "b": base["b"]}  # a: far worse under the perturbation
+    result = run_gate(_fake_ner_run(tmp_path / "cand", cand), _fake_ner_run(tmp_path / "base", base))
+    v = {x.cell: x for x in result.verdicts}
+    assert {x.test for x in result.verdicts} == {"paired_bootstrap"} and {x.metric for x in result.verdicts} == {"entity_f1"}
+    f1 = lambda sums: entity_prf(sums)["entity_f1"]  # noqa: E731
+    counts = bootstrap_counts(bootstrap_indices(60, 400, derive_seed(0, "gate", "panx", "a")))
+    # degradation: the change of the entity-F1 drop, recomputed from summed statistics in every resample
+    drop = lambda sums: f1(sums[..., :5]) - f1(sums[..., 5:])  # noqa: E731
+    expected = paired_bootstrap_diff(drop, np.hstack(base["a"]), np.hstack(cand["a"]), counts,
+                                     higher_is_better=False)
+    deg = v["panx/a/char.swap.v1@0.3/seed0"]
+    assert deg.delta == pytest.approx(expected.delta, abs=1e-12) and deg.delta > 0.2
+    assert deg.p_value == expected.p_value == 2 / 401 and deg.status == "fail"
+    assert v["panx/a/clean"].p_value == 1.0 and v["panx/a/clean"].delta == 0.0  # identical clean statistics
+    assert v["panx/b/char.swap.v1@0.3/seed0"].status == "pass" and not result.passed
+
+
+def test_corpus_level_metric_falls_back_to_the_score_proxy_without_trustworthy_stats(tmp_path):
+    import numpy as np
+
+    rng = np.random.Generator(np.random.PCG64(4))
+    stats = {"a": (_ner_stats(rng, 40), _ner_stats(rng, 40, 0.9))}
+    old = _fake_ner_run(tmp_path / "old", stats)
+    recs = pd.read_parquet(old / "records.parquet")
+    recs.drop(columns="stats").to_parquet(old / "records.parquet", index=False)  # written before records had stats
+    assert {x.test for x in run_gate(old, old).verdicts} == {"paired_bootstrap (score proxy)"}
+    tampered = _fake_ner_run(tmp_path / "tampered", stats, tamper=0.01)  # stats that do not give rows.csv's values
+    assert {x.test for x in run_gate(tampered, tampered).verdicts} == {"paired_bootstrap (score proxy)"}
+    good = _fake_ner_run(tmp_path / "good", stats)
+    assert {x.test for x in run_gate(good, good).verdicts} == {"paired_bootstrap"}

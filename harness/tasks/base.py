@@ -132,9 +132,15 @@ class TaskAdapter(ABC):
     def example_stats(self, variants: Sequence[Variant], preds: Sequence[Any]) -> np.ndarray:
         """Per-example statistics (n, k) whose column sums determine every metric."""
 
-    @abstractmethod
     def metrics_from_sums(self, sums: np.ndarray) -> dict[str, np.ndarray]:
         """Metric values from summed statistics (..., k), vectorised over leading axes."""
+        return type(self).sums_metrics(self.recipe, sums)
+
+    @classmethod
+    @abstractmethod
+    def sums_metrics(cls, recipe: TaskRecipe, sums: np.ndarray) -> dict[str, np.ndarray]:
+        """`metrics_from_sums` without an adapter (no model): from the recipe and the statistics alone, so the
+        gate and `compare` can recompute corpus-level metrics from the `stats` column of records."""
 
     @abstractmethod
     def record_fields(self, variant: Variant, pred: Any) -> dict[str, Any]:

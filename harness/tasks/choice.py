@@ -76,7 +76,6 @@ class MultipleChoiceAdapter(TaskAdapter):
                               f"{len(self.choice_fields)} choices")
         self.recipe = recipe
         self.where = where
-        self._acc = ratio(0, 1)
 
     @classmethod
     def parse_row(cls, recipe: TaskRecipe, row: Mapping[str, Any], columns: Mapping[str, str],
@@ -128,8 +127,9 @@ class MultipleChoiceAdapter(TaskAdapter):
         correct = np.array([p == v.gold for v, p in zip(variants, preds)], dtype=float)
         return np.column_stack([correct, np.ones(len(correct))]) if len(correct) else np.zeros((0, 2))
 
-    def metrics_from_sums(self, sums: np.ndarray) -> dict[str, np.ndarray]:
-        return {"accuracy": self._acc(sums)}
+    @classmethod
+    def sums_metrics(cls, recipe: TaskRecipe, sums: np.ndarray) -> dict[str, np.ndarray]:
+        return {"accuracy": ratio(0, 1)(sums)}
 
     def record_fields(self, variant: Variant, pred: str) -> dict[str, Any]:
         ok = pred == variant.gold

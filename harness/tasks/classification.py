@@ -91,8 +91,6 @@ class SequenceClassificationAdapter(TaskAdapter):
         # classes with no dataset label can still be predicted; they are never correct
         self._decode_table = np.array([self.class_to_label.get(i, f"model:{id2label.get(i, i)}") for i in range(n)], dtype=object)
         self._vocab = {lab: i for i, lab in enumerate(dict.fromkeys([*recipe.label_names, *self._decode_table]))}
-        self._macro = macro_f1_from_counts(len(self._vocab))
-        self._acc = ratio(0, 1)
 
     def to_inputs(self, fields: Mapping[str, str]) -> tuple[str, ...]:
         return tuple(fields[f] for f in self.recipe.fields)
@@ -111,8 +109,10 @@ class SequenceClassificationAdapter(TaskAdapter):
         p = np.array([self._vocab[x] for x in preds], dtype=int)
         return classification_stats(y, p, len(self._vocab))
 
-    def metrics_from_sums(self, sums: np.ndarray) -> dict[str, np.ndarray]:
-        return {"accuracy": self._acc(sums), "macro_f1": self._macro(sums[..., 2:])}
+    @classmethod
+    def sums_metrics(cls, recipe: TaskRecipe, sums: np.ndarray) -> dict[str, np.ndarray]:
+        n_classes = (sums.shape[-1] - 2) // 3  # classification_stats: [correct, 1, gold (C), pred (C), tp (C)]
+        return {"accuracy": ratio(0, 1)(sums), "macro_f1": macro_f1_from_counts(n_classes)(sums[..., 2:])}
 
     def record_fields(self, variant: Variant, pred: str) -> dict[str, Any]:
         ok = pred == variant.gold

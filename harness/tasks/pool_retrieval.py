@@ -180,7 +180,6 @@ class PoolRetrievalAdapter(TaskAdapter):
         self.position = {cid: i for i, cid in enumerate(self.ids)}
         # (perturbation, severity, seed) -> the cell's candidate texts and words edited per candidate
         self._pools: dict[tuple[str, float, int], tuple[tuple[str, ...], dict[str, int]]] = {}
-        self._map, self._acc = ratio(0, 2), ratio(1, 2)
 
     @classmethod
     def parse_row(cls, recipe: TaskRecipe, row: Mapping[str, Any], columns: Mapping[str, str],
@@ -246,8 +245,9 @@ class PoolRetrievalAdapter(TaskAdapter):
                 for v, p in zip(variants, preds)]
         return np.array(rows, dtype=float).reshape(-1, 3)
 
-    def metrics_from_sums(self, sums: np.ndarray) -> dict[str, np.ndarray]:
-        return {f"map@{MAP_K}": self._map(sums), "accuracy@1": self._acc(sums)}
+    @classmethod
+    def sums_metrics(cls, recipe: TaskRecipe, sums: np.ndarray) -> dict[str, np.ndarray]:
+        return {f"map@{MAP_K}": ratio(0, 2)(sums), "accuracy@1": ratio(1, 2)(sums)}
 
     def record_fields(self, variant: Variant, pred: tuple[str, ...]) -> dict[str, Any]:
         top1 = bool(pred) and pred[0] in variant.gold

@@ -164,7 +164,6 @@ class ExtractiveQAAdapter(TaskAdapter):
         self.max_answer_length: int = opts["max_answer_length"]
         self.protect_answers = bool(options.get("protect_answers", False))
         self._mlqa = recipe.metric_variant == "mlqa"
-        self._ratio_em, self._ratio_f1 = ratio(0, 2), ratio(1, 2)
 
     @classmethod
     def parse_row(cls, recipe: TaskRecipe, row: Mapping[str, Any], columns: Mapping[str, str],
@@ -267,8 +266,9 @@ class ExtractiveQAAdapter(TaskAdapter):
         rows = [(*self._scores(v, p), 1.0) for v, p in zip(variants, preds)]
         return np.array(rows, dtype=float).reshape(len(rows), 3)
 
-    def metrics_from_sums(self, sums: np.ndarray) -> dict[str, np.ndarray]:
-        return {"f1": self._ratio_f1(sums), "exact_match": self._ratio_em(sums)}
+    @classmethod
+    def sums_metrics(cls, recipe: TaskRecipe, sums: np.ndarray) -> dict[str, np.ndarray]:
+        return {"f1": ratio(1, 2)(sums), "exact_match": ratio(0, 2)(sums)}
 
     def record_fields(self, variant: Variant, pred: str) -> dict[str, Any]:
         em, f = self._scores(variant, pred)

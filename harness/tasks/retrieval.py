@@ -148,7 +148,6 @@ class RetrievalAdapter(TaskAdapter):
         self.recipe = recipe
         self.where = where
         self.pool_layer = pool_layer_option(options, model_depth(predictor), where)
-        self._s2t, self._t2s = ratio(0, 2), ratio(1, 2)
 
     @classmethod
     def parse_row(cls, recipe: TaskRecipe, row: Mapping[str, Any], columns: Mapping[str, str],
@@ -196,8 +195,9 @@ class RetrievalAdapter(TaskAdapter):
         rows = [[p.target_id == v.example.id, p.source_id == v.example.id, 1] for v, p in zip(variants, preds)]
         return np.array(rows, dtype=float).reshape(-1, 3)
 
-    def metrics_from_sums(self, sums: np.ndarray) -> dict[str, np.ndarray]:
-        return {"accuracy_xx_en": self._s2t(sums), "accuracy_en_xx": self._t2s(sums)}
+    @classmethod
+    def sums_metrics(cls, recipe: TaskRecipe, sums: np.ndarray) -> dict[str, np.ndarray]:
+        return {"accuracy_xx_en": ratio(0, 2)(sums), "accuracy_en_xx": ratio(1, 2)(sums)}
 
     def record_fields(self, variant: Variant, pred: Retrieved) -> dict[str, Any]:
         ok = pred.target_id == variant.example.id

@@ -238,7 +238,6 @@ class TokenClassificationAdapter(TaskAdapter):
         # "model:" only where that name would pass for a dataset tag
         self._decode_table = np.array([mapping.get(i, _foreign(str(id2label.get(i, i)), recipe.label_names))
                                        for i in range(n)], dtype=object)
-        self._accuracy = ratio(0, 1)
 
     @classmethod
     def metrics_for(cls, recipe: TaskRecipe) -> tuple[str, ...]:
@@ -299,10 +298,11 @@ class TokenClassificationAdapter(TaskAdapter):
             rows.append([*entity_counts(gold, p), *acc] if self.ner else acc)
         return np.array(rows, dtype=float).reshape(len(rows), 5 if self.ner else 2)
 
-    def metrics_from_sums(self, sums: np.ndarray) -> dict[str, np.ndarray]:
-        if not self.ner:
-            return {"token_accuracy": self._accuracy(sums)}
-        return {**entity_prf(sums[..., :3]), "token_accuracy": self._accuracy(sums[..., 3:])}
+    @classmethod
+    def sums_metrics(cls, recipe: TaskRecipe, sums: np.ndarray) -> dict[str, np.ndarray]:
+        if recipe.metric_variant != "ner":
+            return {"token_accuracy": ratio(0, 1)(sums)}
+        return {**entity_prf(sums[..., :3]), "token_accuracy": ratio(0, 1)(sums[..., 3:])}
 
     def record_fields(self, variant: Variant, pred: tuple[str, ...]) -> dict[str, Any]:
         gold = tuple(variant.gold)
