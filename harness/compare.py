@@ -37,8 +37,8 @@ import pandas as pd
 from .aggregate import robustness_auc
 from .baseline import RunData, load_run
 from .errors import ConfigError, DataError
-from .gate import (ScoreKind, _as_bool, _cell_name, _cell_rows, _clean_p, _score_kind, _score_matrix,
-                   compatibility_problems, item_problems, stats_matrices)
+from .gate import (ScoreKind, as_bool, cell_name, cell_rows, clean_p, compatibility_problems, item_problems,
+                   score_kind, score_matrix, stats_matrices)
 from .rng import derive_seed
 from .stats import bootstrap_counts, bootstrap_indices, holm, paired_bootstrap_diff
 from .types import CLEAN
@@ -154,9 +154,9 @@ def _cells(runs: list[RunData], names: list[str], ref: int, seed: int, samples: 
     out: list[dict[str, Any]] = []
     for task in dict.fromkeys(base.rows["task"]):
         metrics = list(dict.fromkeys(base.rows.loc[base.rows.task == task, "metric"]))
-        kinds = {(i, m): _score_kind(base, runs[i], task, m) for i in range(len(runs)) if i != ref for m in metrics}
+        kinds = {(i, m): score_kind(base, runs[i], task, m) for i in range(len(runs)) if i != ref for m in metrics}
         for lang in dict.fromkeys(base.rows.loc[base.rows.task == task, "lang"]):
-            B = _score_matrix(base, task, lang)
+            B = score_matrix(base, task, lang)
             counts: list[np.ndarray] = []
 
             def draws() -> np.ndarray:  # one resample set per (task, language), shared by every run and cell
@@ -182,13 +182,13 @@ def _cells(runs: list[RunData], names: list[str], ref: int, seed: int, samples: 
 def _unit(runs: list[RunData], names: list[str], ref: int, task: str, lang: str, metric: str, B: pd.DataFrame,
           kinds: dict, draws) -> list[dict[str, Any]]:
     """Rows of one task, language and metric: the reference's cells, then each other run's."""
-    base_rows = _cell_rows(runs[ref], task, lang, metric)
-    hib = _as_bool(base_rows["higher_is_better"].iloc[0])
+    base_rows = cell_rows(runs[ref], task, lang, metric)
+    hib = as_bool(base_rows["higher_is_better"].iloc[0])
     family = str(base_rows["family"].iloc[0]) if "family" in base_rows else ""
     out = []
     for i, run in enumerate(runs):
-        rows = base_rows if i == ref else _cell_rows(run, task, lang, metric)
-        C = B if i == ref else _score_matrix(run, task, lang).reindex(index=B.index, columns=B.columns)
+        rows = base_rows if i == ref else cell_rows(run, task, lang, metric)
+        C = B if i == ref else score_matrix(run, task, lang).reindex(index=B.index, columns=B.columns)
         kind: ScoreKind = kinds.get((i, metric), ScoreKind(True, True))
         exact, binary, fn = kind.exact, kind.binary, kind.stats_fn
         test = "" if i == ref else kind.test
@@ -200,7 +200,7 @@ def _unit(runs: list[RunData], names: list[str], ref: int, task: str, lang: str,
             p = float("nan")
             if i != ref and n > 0 and math.isfinite(value) and math.isfinite(ref_value):
                 p = (paired_bootstrap_diff(fn, SB[key], SC[key], draws(), higher_is_better=hib).p_value
-                     if fn is not None else _clean_p(B[key].to_numpy(), C[key].to_numpy(), exact and binary, hib, draws))
+                     if fn is not None else clean_p(B[key].to_numpy(), C[key].to_numpy(), exact and binary, hib, draws))
             out.append(dict(run=names[i], is_reference=i == ref, task=task, lang=lang, family=family,
                             perturbation=key[0], severity=float(key[1]), seed=int(key[2]), metric=metric,
                             higher_is_better=hib, n=n, value=value, reference_value=ref_value,
@@ -242,7 +242,7 @@ def robustness_numbers(runs: list[RunData], names: list[str]) -> pd.DataFrame:
 
 def _per_language(rows: pd.DataFrame) -> pd.DataFrame:
     """Long table (task, metric, higher_is_better, lang, family, measure, value) for one run."""
-    rows = rows.assign(severity=rows["severity"].astype(float), higher_is_better=rows["higher_is_better"].map(_as_bool))
+    rows = rows.assign(severity=rows["severity"].astype(float), higher_is_better=rows["higher_is_better"].map(as_bool))
     keys = ["task", "metric", "higher_is_better", "lang", "family"]
     clean = rows[rows.perturbation == CLEAN].groupby(keys, sort=False)["value"].mean().rename("clean")
     drop = rows[rows.perturbation != CLEAN].groupby(keys, sort=False)["abs_drop"].mean().rename("mean_drop")
@@ -487,7 +487,7 @@ def _side_tables(result: Comparison) -> list[_Table]:
 
 
 def _cell_label(row: pd.Series) -> str:
-    return "clean" if row["perturbation"] == CLEAN else _cell_name("", "", row["perturbation"], row["severity"],
+    return "clean" if row["perturbation"] == CLEAN else cell_name("", "", row["perturbation"], row["severity"],
                                                                    row["seed"]).lstrip("/")
 
 

@@ -137,7 +137,7 @@ def run_gate(candidate_dir: str | Path, baseline_dir: str | Path, *, seed: int |
         raise GateError(f"--samples must be >= 100, got {samples}")
     raw: list[dict[str, Any]] = []
     for task, (metric, hib) in metrics.items():
-        kind = _score_kind(base, cand, task, metric)
+        kind = score_kind(base, cand, task, metric)
         for lang in dict.fromkeys(cand.rows.loc[cand.rows.task == task, "lang"]):
             raw += _unit(base, cand, task, lang, metric, hib, kind, policy, seed, samples)
     verdicts = _decide(raw, policy)
@@ -188,13 +188,14 @@ def gated_metrics(policy: GateSpec, run: RunData) -> dict[str, tuple[str, bool]]
         if metric not in available:
             problems.append(f"gate.tasks.{task}.metric: {metric!r} is not a metric of {task} ({', '.join(available)})")
             continue
-        out[task] = (metric, _as_bool(sub.loc[sub.metric == metric, "higher_is_better"].iloc[0]))
+        out[task] = (metric, as_bool(sub.loc[sub.metric == metric, "higher_is_better"].iloc[0]))
     if problems:
         raise GateError("invalid gate policy:\n" + "\n".join(f"  - {p}" for p in problems))
     return out
 
 
-def _as_bool(value: Any) -> bool:
+def as_bool(value: Any) -> bool:
+    """A rows.csv boolean (bool, numpy bool or the text true/false) as a bool."""
     return bool(value) if isinstance(value, (bool, np.bool_)) else str(value).strip().lower() == "true"
 
 
@@ -219,9 +220,9 @@ def compatibility_problems(base: RunData, cand: RunData) -> list[str]:
     out += _metric_problems(base.rows, cand.rows)
     bcells, ccells = (set(map(tuple, r.rows[CELL_KEYS].drop_duplicates().itertuples(index=False))) for r in (base, cand))
     for cell in sorted(bcells - ccells, key=str)[:5]:
-        out.append(f"cell {_cell_name(*cell)}: in the baseline only")
+        out.append(f"cell {cell_name(*cell)}: in the baseline only")
     for cell in sorted(ccells - bcells, key=str)[:5]:
-        out.append(f"cell {_cell_name(*cell)}: in the candidate only")
+        out.append(f"cell {cell_name(*cell)}: in the candidate only")
     return out
 
 
@@ -261,7 +262,7 @@ def _by_family_name(plugins: dict[str, Any]) -> dict[str, str]:
 def _metric_problems(brows: pd.DataFrame, crows: pd.DataFrame) -> list[str]:
     out = []
     for task in sorted(set(brows["task"]) | set(crows["task"])):
-        b, c = (dict(zip(r.loc[r.task == task, "metric"], map(_as_bool, r.loc[r.task == task, "higher_is_better"])))
+        b, c = (dict(zip(r.loc[r.task == task, "metric"], map(as_bool, r.loc[r.task == task, "higher_is_better"])))
                 for r in (brows, crows))
         if b != c:
             out.append(f"task {task} metrics (name: higher_is_better): baseline {b}, candidate {c}")
@@ -302,7 +303,7 @@ def item_problems(base: RunData, cand: RunData) -> list[str]:
         if dup.any():
             r = run.records[dup].iloc[0]
             out.append(f"{role}: {int(dup.sum())} duplicate example ids within a cell, e.g. {r['example_id']!r} in "
-                       f"{_cell_name(*r[CELL_KEYS])}; pairing needs unique ids (DataSpec id_field)")
+                       f"{cell_name(*r[CELL_KEYS])}; pairing needs unique ids (DataSpec id_field)")
     if out:
         return out
     m = base.records.merge(cand.records, on=ITEM_KEYS, how="outer", suffixes=("_b", "_c"), indicator=True)
@@ -310,17 +311,18 @@ def item_problems(base: RunData, cand: RunData) -> list[str]:
         only = m[m["_merge"] == side]
         for cell, g in list(only.groupby(CELL_KEYS, sort=True))[:5]:
             ids = ", ".join(map(repr, g["example_id"].head(3)))
-            out.append(f"cell {_cell_name(*cell)}: {len(g)} example(s) only in the {role} (e.g. {ids})")
+            out.append(f"cell {cell_name(*cell)}: {len(g)} example(s) only in the {role} (e.g. {ids})")
     both = m[m["_merge"] == "both"]
     changed = both[both["item_b"] != both["item_c"]]
     if len(changed):
         r = changed.iloc[0]
         out.append(f"{len(changed)} item(s) have the same example id but another gold label or perturbed text, e.g. "
-                   f"{r['example_id']!r} in {_cell_name(*r[CELL_KEYS])} (data or perturbation code changed)")
+                   f"{r['example_id']!r} in {cell_name(*r[CELL_KEYS])} (data or perturbation code changed)")
     return out
 
 
-def _cell_name(task: str, lang: str, perturbation: str, severity: float, seed: int) -> str:
+def cell_name(task: str, lang: str, perturbation: str, severity: float, seed: int) -> str:
+    """`task/lang/clean` or `task/lang/perturbation@severity/seed<k>`: how gate and compare name a cell."""
     if perturbation == CLEAN:
         return f"{task}/{lang}/clean"
     return f"{task}/{lang}/{perturbation}@{float(severity):g}/seed{int(seed)}"
@@ -344,7 +346,7 @@ class ScoreKind:
         return "paired_bootstrap" if self.exact or self.stats_fn is not None else "paired_bootstrap (score proxy)"
 
 
-def _score_kind(base: RunData, cand: RunData, task: str, metric: str) -> ScoreKind:
+def score_kind(base: RunData, cand: RunData, task: str, metric: str) -> ScoreKind:
     """How to test `metric` of `task` between two runs (see the module docstring)."""
     exact, binary = True, True
     for run in (base, cand):
@@ -397,8 +399,8 @@ def stats_metric(base: RunData, cand: RunData, task: str, metric: str) -> SumsMe
 def _unit(base: RunData, cand: RunData, task: str, lang: str, metric: str, hib: bool, kind_: ScoreKind,
           policy: GateSpec, seed: int, samples: int) -> list[dict[str, Any]]:
     """Tested (not yet decided) cells of one task and language: the clean cell, then each perturbed cell."""
-    brows, crows = (_cell_rows(r, task, lang, metric) for r in (base, cand))
-    B, C = (_score_matrix(r, task, lang) for r in (base, cand))
+    brows, crows = (cell_rows(r, task, lang, metric) for r in (base, cand))
+    B, C = (score_matrix(r, task, lang) for r in (base, cand))
     C = C.reindex(index=B.index, columns=B.columns)
     clean = (CLEAN, 0.0, 0)
     sign = 1.0 if hib else -1.0
@@ -424,7 +426,7 @@ def _unit(base: RunData, cand: RunData, task: str, lang: str, metric: str, hib: 
             if kind == "clean" and fn is not None:
                 p = paired_bootstrap_diff(fn, SB[clean], SC[clean], draws(), higher_is_better=hib).p_value
             elif kind == "clean":
-                p = _clean_p(B[clean].to_numpy(), C[clean].to_numpy(), exact and binary, hib, draws)
+                p = clean_p(B[clean].to_numpy(), C[clean].to_numpy(), exact and binary, hib, draws)
             elif fn is not None:
                 p = _degradation_p_stats(fn, SB[clean], SB[key], SC[clean], SC[key], hib, draws)
             else:
@@ -438,13 +440,15 @@ def _unit(base: RunData, cand: RunData, task: str, lang: str, metric: str, hib: 
     return out
 
 
-def _cell_rows(run: RunData, task: str, lang: str, metric: str) -> pd.DataFrame:
+def cell_rows(run: RunData, task: str, lang: str, metric: str) -> pd.DataFrame:
+    """The rows of one task, language and metric, indexed by (perturbation, severity, seed)."""
     r = run.rows[(run.rows.task == task) & (run.rows.lang == lang) & (run.rows.metric == metric)]
     r = r.assign(severity=r["severity"].astype(float), seed=r["seed"].astype(int))
     return r.set_index(["perturbation", "severity", "seed"])  # rows.csv order: the clean cell first
 
 
-def _score_matrix(run: RunData, task: str, lang: str) -> pd.DataFrame:
+def score_matrix(run: RunData, task: str, lang: str) -> pd.DataFrame:
+    """Per-example scores of one task and language: examples (sorted ids) x cells (perturbation, severity, seed)."""
     rec = run.records[(run.records.task == task) & (run.records.lang == lang)]
     rec = rec.assign(severity=rec["severity"].astype(float), seed=rec["seed"].astype(int))
     return rec.pivot(index="example_id", columns=["perturbation", "severity", "seed"], values="score").sort_index()
@@ -481,7 +485,9 @@ def _mean_stats(*scores: np.ndarray) -> np.ndarray:
     return np.column_stack([np.where(ok[:, None], s, 0.0), ok.astype(float)])
 
 
-def _clean_p(b: np.ndarray, c: np.ndarray, binary: bool, hib: bool, draws) -> float:
+def clean_p(b: np.ndarray, c: np.ndarray, binary: bool, hib: bool, draws) -> float:
+    """Two-sided p of one cell's paired per-example scores: exact McNemar for 0/1 scores, else a paired bootstrap
+    of the mean score with the resample counts `draws()`."""
     if binary:
         return mcnemar_exact(b == 1.0, c == 1.0)
     return paired_bootstrap_diff(ratio(0, 1), _mean_stats(b), _mean_stats(c), draws(), higher_is_better=hib).p_value
