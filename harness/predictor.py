@@ -340,8 +340,30 @@ def _fingerprint(model, torch) -> str:
 FILE_KEY_VERSION = 1
 
 
+def local_checkpoint_dir(source: str, revision: str | None) -> Path | None:
+    """The directory `from_pretrained(source)` reads without the network: `source` itself when it is a
+    directory; for a hub id in offline mode (HF_HUB_OFFLINE=1), its snapshot in the Hugging Face cache for
+    `revision` (default main); else None (online, a hub id may resolve to newer files on every call)."""
+    path = Path(source)
+    if path.is_dir():
+        return path
+    try:
+        from huggingface_hub import constants, try_to_load_from_cache
+    except ImportError:  # pragma: no cover - a dependency of transformers
+        return None
+    offline = constants.is_offline_mode() if hasattr(constants, "is_offline_mode") else constants.HF_HUB_OFFLINE
+    if not offline:
+        return None
+    try:
+        found = try_to_load_from_cache(source, "config.json", revision=revision)
+    except Exception:  # not a repo id (an invalid name), an unreadable cache: no fast path, loading decides
+        return None
+    return Path(found).parent if isinstance(found, str) else None
+
+
 def checkpoint_file_key(source: str, head: str, allow_pickle: bool, revision: str | None) -> str | None:
-    """The identity of a local checkpoint's files, or None when `source` is not a directory (hub ids).
+    """The identity of a local checkpoint's files (`local_checkpoint_dir`), or None when there is no local
+    directory to describe (a hub id while online).
 
     Every regular file at the top of the directory (symlinks followed, as in a hub snapshot) by name, size,
     modification and change time (ns) and inode, plus the head, loading options and torch/transformers versions:
@@ -351,8 +373,8 @@ def checkpoint_file_key(source: str, head: str, allow_pickle: bool, revision: st
     import torch
     import transformers
 
-    path = Path(source)
-    if not path.is_dir():
+    path = local_checkpoint_dir(source, revision)
+    if path is None:
         return None
     try:
         files = []
@@ -362,7 +384,7 @@ def checkpoint_file_key(source: str, head: str, allow_pickle: bool, revision: st
                 files.append([f.name, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino])
     except OSError:
         return None
-    material = [FILE_KEY_VERSION, str(path.resolve()), head, allow_pickle, revision, torch.__version__,
+    material = [FILE_KEY_VERSION, source, str(path.resolve()), head, allow_pickle, revision, torch.__version__,
                 transformers.__version__, files]
     return hashlib.sha256(json.dumps(material).encode()).hexdigest()
 

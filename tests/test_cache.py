@@ -306,3 +306,52 @@ def test_remembered_fingerprint_is_checked_when_the_weights_load(tiny_classifier
         fooled.forward(_features(fooled))
     fixed = HFPredictor(str(tiny_classifier_dir), cache=cache)  # the record was corrected
     assert not fixed.model_loaded and fixed.fingerprint == truth
+
+
+HUB_DRIVER = """
+import sys
+import transformers
+
+if sys.argv[1] == "refuse":  # a fully cached re-run must not load the weights
+    def refuse(*args, **kwargs):
+        raise AssertionError("weights loaded")
+    transformers.AutoModelForSequenceClassification.from_pretrained = refuse
+from harness.cli import main
+sys.argv = ["xrobust", *sys.argv[2:]]
+main()
+"""
+
+
+def test_hub_id_loads_from_the_offline_cache_and_reruns_without_the_weights(suite, tiny_classifier_dir, tmp_path,
+                                                                           capsys):
+    """`--model ORG/NAME` goes through from_pretrained(hub id): offline, from a Hugging Face cache laid out as the
+    hub client writes it (refs/main -> snapshots/<commit>/); a re-run serves every output from the prediction
+    cache without loading the weights (the snapshot's files identify them)."""
+    import shutil
+
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    repo = tmp_path / "hub" / "models--xrobust-test--tiny-xnli"
+    shutil.copytree(tiny_classifier_dir, repo / "snapshots" / commit)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    env = {**os.environ, "HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HUB_OFFLINE": "1"}
+
+    def cli(mode: str, out: Path, model: str = "xrobust-test/tiny-xnli") -> subprocess.CompletedProcess:
+        args = ["run", str(suite), "--model", model, "--out", str(out), "-q", "--cache-dir", str(tmp_path / "cache")]
+        return subprocess.run([sys.executable, "-c", HUB_DRIVER, mode, *args], cwd=REPO, env=env,
+                              capture_output=True, text=True, timeout=300)
+
+    first = cli("load", tmp_path / "a")
+    assert first.returncode == 0, first.stderr
+    manifest = json.loads((tmp_path / "a" / "run.json").read_text())
+    assert manifest["checkpoint"]["source"] == "xrobust-test/tiny-xnli" and manifest["model_calls"] > 0
+    assert manifest["checkpoint"]["fingerprint"] == HFPredictor(str(tiny_classifier_dir)).fingerprint
+    local = _run(suite, tiny_classifier_dir, tmp_path / "local", capsys, "--no-cache")  # the same weights from a dir
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "a" / "records.parquet"),
+                                  pd.read_parquet(tmp_path / "local" / "records.parquet"))
+    again = cli("refuse", tmp_path / "b")
+    assert again.returncode == 0, again.stderr
+    assert json.loads((tmp_path / "b" / "run.json").read_text())["model_calls"] == 0
+    missing = cli("load", tmp_path / "c", "xrobust-test/not-cached")
+    assert missing.returncode == 2 and "xrobust-test/not-cached" in missing.stderr
+    assert "Traceback" not in missing.stderr
