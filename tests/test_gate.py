@@ -342,13 +342,17 @@ def _fake_run(path, scores: dict[str, tuple], metric_offset: float = 0.0):
             value = float(np.mean(s)) + metric_offset
             rows.append({"task": "xquad", "lang": lang, "perturbation": pert_id, "severity": sev, "seed": 0,
                          "metric": "f1", "higher_is_better": True, "n": len(s), "value": value})
+    return _write_fake_run(path, "xquad", recs, rows)
+
+
+def _write_fake_run(path, task: str, recs: list[dict], rows: list[dict]):
+    """rows.csv (with clean_value and abs_drop), records.parquet and a complete run.json of one task."""
     rows = pd.DataFrame(rows)
-    clean_value = rows[rows.perturbation == "clean"].set_index("lang")["value"]
-    rows["clean_value"] = rows["lang"].map(clean_value)
+    rows["clean_value"] = rows["lang"].map(rows[rows.perturbation == "clean"].set_index("lang")["value"])
     rows["abs_drop"] = rows["clean_value"] - rows["value"]
     rows.to_csv(path / "rows.csv", index=False)
     pd.DataFrame(recs).to_parquet(path / "records.parquet", index=False)
-    content = {"name": "fake", "tasks": [{"task": "xquad"}], "gate": {"min_n": 30, "bootstrap_samples": 400}}
+    content = {"name": "fake", "tasks": [{"task": task}], "gate": {"min_n": 30, "bootstrap_samples": 400}}
     (path / "run.json").write_text(json.dumps({
         "run_id": path.name, "status": "complete", "suite": {"name": "fake", "sha256": "x", "content": content},
         "plugins": {"char.swap.v1": {"params": {}}}, "limit": None, "segmenter": "icu", "checkpoint": {}}))
@@ -455,16 +459,7 @@ def _fake_ner_run(path, stats: dict[str, tuple], tamper: float = 0.0):
             value = float(entity_prf(st.sum(axis=0))["entity_f1"]) + tamper
             rows.append({"task": "panx", "lang": lang, "perturbation": pert_id, "severity": sev, "seed": 0,
                          "metric": "entity_f1", "higher_is_better": True, "n": len(st), "value": value})
-    rows = pd.DataFrame(rows)
-    rows["clean_value"] = rows["lang"].map(rows[rows.perturbation == "clean"].set_index("lang")["value"])
-    rows["abs_drop"] = rows["clean_value"] - rows["value"]
-    rows.to_csv(path / "rows.csv", index=False)
-    pd.DataFrame(recs).to_parquet(path / "records.parquet", index=False)
-    content = {"name": "fake", "tasks": [{"task": "panx"}], "gate": {"min_n": 30, "bootstrap_samples": 400}}
-    (path / "run.json").write_text(json.dumps({
-        "run_id": path.name, "status": "complete", "suite": {"name": "fake", "sha256": "x", "content": content},
-        "plugins": {"char.swap.v1": {"params": {}}}, "limit": None, "segmenter": "icu", "checkpoint": {}}))
-    return path
+    return _write_fake_run(path, "panx", recs, rows)
 
 
 def test_corpus_level_metric_is_tested_exactly_from_the_records_stats(tmp_path):
