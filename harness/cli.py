@@ -174,7 +174,9 @@ def run(
     gpus_per_worker: float = typer.Option(0.0, help="--executor ray: GPUs each worker asks Ray for (1; 0.5 shares one)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
     cache: bool = typer.Option(True, "--cache/--no-cache", help="Reuse model outputs computed before for the same "
-                               "checkpoint, dtype and input (a re-run of an unchanged suite makes no model calls)."),
+                               "checkpoint, dtype and input (a re-run of an unchanged suite makes no model calls, and "
+                               "does not load the weights of a local or offline-cached checkpoint). The cache never "
+                               "shrinks: delete predictions.sqlite to reclaim space."),
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", envvar="XROBUST_PREDICTION_CACHE_DIR",
                                              help="Directory of the prediction cache (predictions.sqlite); default "
                                              "$XROBUST_CACHE_DIR or the user cache dir."),
