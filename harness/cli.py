@@ -17,7 +17,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from .errors import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, ConfigError, DataError, HarnessError
+from .errors import (EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ConfigError, DataError, HarnessError,
+                     Interrupted)
 
 app = typer.Typer(
     name="xrobust",
@@ -713,22 +714,28 @@ def slice_(
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    """Entry point: run the CLI and map every outcome to an exit code (0 ok, 1 gate, 2 usage, 3 internal)."""
+    """Entry point: run the CLI and map every outcome to an exit code (0 ok, 1 gate, 2 usage, 3 internal,
+    130 interrupted)."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
         code = app(args=argv, standalone_mode=False)
+        if code == EXIT_INTERRUPTED:  # typer turns a Ctrl-C outside a run's units (loading, reports) into 130
+            err.print("interrupted")
     except click.exceptions.ClickException as exc:
         exc.show()
         code = EXIT_USAGE
     except click.exceptions.Abort:
         err.print("aborted")
-        code = 130
+        code = EXIT_INTERRUPTED
+    except Interrupted as exc:
+        err.print(escape(str(exc)), highlight=False, soft_wrap=True)
+        code = exc.exit_code
     except HarnessError as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         code = exc.exit_code
-    except KeyboardInterrupt:
-        err.print("interrupted; re-run the same command with the same --out to resume")
-        code = 130
+    except KeyboardInterrupt:  # before or after typer's own handling
+        err.print("interrupted")
+        code = EXIT_INTERRUPTED
     except Exception as exc:  # a bug in xrobust: say so, keep the traceback available
         if os.environ.get("XROBUST_DEBUG"):
             raise

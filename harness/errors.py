@@ -5,6 +5,7 @@ EXIT_OK = 0
 EXIT_GATE_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 
 
 class HarnessError(Exception):
@@ -27,6 +28,12 @@ class CheckpointError(HarnessError):
 
 class GateError(HarnessError):
     """A gate cannot compare a run with its baseline."""
+
+
+class Interrupted(HarnessError):
+    """The user interrupted a run (Ctrl-C); the message says what was kept and how to resume."""
+
+    exit_code = EXIT_INTERRUPTED
 
 
 def exit_code_for(exc: BaseException) -> int:

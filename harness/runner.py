@@ -22,7 +22,7 @@ import pandas as pd
 from . import __version__
 from .attack import AttackRun, make_attack, outcome_stats
 from .data import load_examples
-from .errors import ConfigError
+from .errors import ConfigError, Interrupted
 from .executors import Executor, LocalExecutor
 from .languages import language_or_unknown
 from .perturbation import Perturbation
@@ -106,14 +106,19 @@ def run_suite(loaded: LoadedSuite, get_predictor: Callable[[str], Predictor], op
                 for u in units if part_of[u].with_suffix(".done").exists()}
     executor = options.executor or LocalExecutor()
     # units come back in any order; each is written as soon as it is done and merged in suite order
-    for unit, records, rows in executor.run(loaded, [u for u in units if u not in finished], adapters, predictors,
-                                            perts, options):
-        part = part_of[unit]
-        rows.insert(0, "run_id", run_id)
-        records.to_parquet(part.with_suffix(".records.parquet"), index=False)
-        rows.to_parquet(part.with_suffix(".rows.parquet"), index=False)
-        part.with_suffix(".done").write_text("ok\n")
-        finished[unit] = records, rows
+    try:
+        for unit, records, rows in executor.run(loaded, [u for u in units if u not in finished], adapters,
+                                                predictors, perts, options):
+            part = part_of[unit]
+            rows.insert(0, "run_id", run_id)
+            records.to_parquet(part.with_suffix(".records.parquet"), index=False)
+            rows.to_parquet(part.with_suffix(".rows.parquet"), index=False)
+            part.with_suffix(".done").write_text("ok\n")  # last: a unit without it is computed again
+            finished[unit] = records, rows
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted: {len(finished)} of {len(units)} (task, language) units are finished and "
+                          f"kept in {parts}; run the same command with --out {run_dir} to resume (only the other "
+                          "units are computed)") from None
     records = pd.concat([finished[u][0] for u in units], ignore_index=True)
     rows = pd.concat([finished[u][1] for u in units], ignore_index=True)
     rows["run_id"] = run_id

@@ -139,3 +139,32 @@ def test_kill_mid_unit_reuses_the_cached_batches(suite, tiny_classifier_dir, ref
     assert manifest["model_calls"] < reference[1]["model_calls"]
     assert _run_in_process(_args(suite, tiny_classifier_dir, tmp_path / "again", "--cache-dir", cache_dir))[
         "model_calls"] == 0
+
+
+def test_ctrl_c_names_what_is_kept_and_how_to_resume(suite, tiny_classifier_dir, reference, tmp_path, capsys,
+                                                      monkeypatch):
+    """A KeyboardInterrupt (Ctrl-C) after the first unit: exit 130, one line saying how many units are kept and the
+    --out that resumes, no traceback; the same command then completes with the uninterrupted records."""
+    import harness.runner
+    from harness.executors import LocalExecutor
+
+    class CtrlCAfterOneUnit(LocalExecutor):
+        def run(self, *args, **kwargs):
+            units = super().run(*args, **kwargs)
+            yield next(units)
+            raise KeyboardInterrupt
+
+    out = tmp_path / "run"
+    args = _args(suite, tiny_classifier_dir, out, "--no-cache")
+    with monkeypatch.context() as m:
+        m.setattr(harness.runner, "LocalExecutor", CtrlCAfterOneUnit)
+        with pytest.raises(SystemExit) as exc:
+            main(args)
+    err = capsys.readouterr().err
+    assert exc.value.code == 130 and "Traceback" not in err and "error" not in err
+    assert " ".join(err.split()) == (f"interrupted: 1 of 3 (task, language) units are finished and kept in "
+                                     f"{out / 'parts'}; run the same command with --out {out} to resume (only the "
+                                     "other units are computed)")
+    assert len(list((out / "parts").glob("*.done"))) == 1
+    _run_in_process(args)
+    _assert_same_run(out, reference)
