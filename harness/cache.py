@@ -34,6 +34,7 @@ from .errors import ConfigError
 CACHE_FILE = "predictions.sqlite"
 DIR_ENV_VAR = "XROBUST_PREDICTION_CACHE_DIR"
 SCHEMA_VERSION = 1  # PRAGMA user_version; bump when keys or values change meaning
+CLEAR_TIMEOUT = 5.0  # seconds `clear` waits for another process's write lock before giving up
 CHUNK = 500  # rows per SELECT ... IN (...) / executemany: below SQLite's host-parameter limit
 _SCHEMA = "CREATE TABLE IF NOT EXISTS outputs (key BLOB PRIMARY KEY, shape TEXT NOT NULL, data BLOB NOT NULL) WITHOUT ROWID"
 # checkpoint files' identity (names, sizes, time stamps, inodes: see predictor.checkpoint_file_key) -> fingerprint,
@@ -155,6 +156,37 @@ class PredictionCache:
     def __len__(self) -> int:
         with self._lock:
             return int(self._connection().execute("SELECT count(*) FROM outputs").fetchone()[0])
+
+    def info(self) -> dict[str, int]:
+        """Stored outputs, remembered checkpoint fingerprints, and bytes on disk (database + WAL)."""
+        with self._lock:
+            conn = self._connection()
+            outputs = int(conn.execute("SELECT count(*) FROM outputs").fetchone()[0])
+            checkpoints = int(conn.execute("SELECT count(DISTINCT fingerprint) FROM fingerprints").fetchone()[0])
+        size = sum(Path(f"{self.path}{suffix}").stat().st_size for suffix in ("", "-wal")
+                   if Path(f"{self.path}{suffix}").exists())
+        return {"outputs": outputs, "checkpoints": checkpoints, "bytes": size}
+
+    def clear(self) -> int:
+        """Delete every stored output and fingerprint and give the space back to the file system; returns the
+        bytes freed. ConfigError when another process holds the database (a run is using it) for longer than
+        CLEAR_TIMEOUT seconds."""
+        before = self.info()["bytes"]
+        with self._lock:
+            conn = self._connection()
+            try:
+                conn.execute(f"PRAGMA busy_timeout = {int(CLEAR_TIMEOUT * 1000)}")
+                with conn:
+                    conn.execute("DELETE FROM outputs")
+                    conn.execute("DELETE FROM fingerprints")
+                conn.execute("VACUUM")
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.OperationalError as exc:
+                raise ConfigError(f"prediction cache {self.path}: cannot clear it ({exc}); another xrobust process is "
+                                  "probably using it: try again when it has finished") from None
+            finally:
+                conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+        return max(before - self.info()["bytes"], 0)
 
     def close(self) -> None:
         """Close this process's connection (a later call reopens it)."""

@@ -177,7 +177,7 @@ def run(
     cache: bool = typer.Option(True, "--cache/--no-cache", help="Reuse model outputs computed before for the same "
                                "checkpoint, dtype and input (a re-run of an unchanged suite makes no model calls, and "
                                "does not load the weights of a local or offline-cached checkpoint). The cache never "
-                               "shrinks: delete predictions.sqlite to reclaim space."),
+                               "shrinks: `xrobust cache clear` empties it."),
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", envvar="XROBUST_PREDICTION_CACHE_DIR",
                                              help="Directory of the prediction cache (predictions.sqlite); default "
                                              "$XROBUST_CACHE_DIR or the user cache dir."),
@@ -662,6 +662,47 @@ def baseline_update(
     size = sum(p.stat().st_size for p in files.values())
     out.print(escape(f"baseline written to {to} ({size / 1024:.1f} KiB): "
                      + ", ".join(p.name for p in files.values())), highlight=False)
+
+
+cache_app = typer.Typer(help="The prediction cache (model outputs reused by `xrobust run`).", no_args_is_help=True)
+app.add_typer(cache_app, name="cache")
+_CACHE_DIR_HELP = "Directory of the prediction cache; default $XROBUST_PREDICTION_CACHE_DIR, $XROBUST_CACHE_DIR or the user cache dir."
+
+
+@cache_app.command("info")
+def cache_info(
+    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", envvar="XROBUST_PREDICTION_CACHE_DIR",
+                                             help=_CACHE_DIR_HELP),
+) -> None:
+    """Where the prediction cache is, how many outputs and checkpoints it holds, and its size on disk."""
+    from .cache import CACHE_FILE, default_cache_dir, open_cache
+
+    path = (cache_dir if cache_dir is not None else default_cache_dir()) / CACHE_FILE
+    if not path.exists():
+        out.print(f"{path}: no prediction cache yet (xrobust run creates it)", highlight=False)
+        return
+    facts = open_cache(path.parent).info()
+    out.print(f"{path}\n{facts['outputs']:,} model outputs, {facts['checkpoints']:,} checkpoint fingerprints "
+              f"remembered, {facts['bytes'] / 1e6:,.1f} MB on disk (it never shrinks on its own: "
+              "`xrobust cache clear`)", highlight=False)
+
+
+@cache_app.command("clear")
+def cache_clear(
+    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", envvar="XROBUST_PREDICTION_CACHE_DIR",
+                                             help=_CACHE_DIR_HELP),
+) -> None:
+    """Delete every cached model output (the next run recomputes them) and give the space back."""
+    from .cache import CACHE_FILE, default_cache_dir, open_cache
+
+    path = (cache_dir if cache_dir is not None else default_cache_dir()) / CACHE_FILE
+    if not path.exists():
+        out.print(f"{path}: no prediction cache, nothing to clear", highlight=False)
+        return
+    cache = open_cache(path.parent)
+    n = cache.info()["outputs"]
+    freed = cache.clear()
+    out.print(f"{path}: deleted {n:,} model outputs, freed {freed / 1e6:,.1f} MB", highlight=False)
 
 
 @app.command("slice")

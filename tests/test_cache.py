@@ -355,3 +355,29 @@ def test_hub_id_loads_from_the_offline_cache_and_reruns_without_the_weights(suit
     missing = cli("load", tmp_path / "c", "xrobust-test/not-cached")
     assert missing.returncode == 2 and "xrobust-test/not-cached" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+def test_cache_info_and_clear(suite, tiny_classifier_dir, tmp_path, capsys, monkeypatch):
+    cache_dir = tmp_path / "cache"
+    code, stdout, _ = run_cli(["cache", "info", "--cache-dir", cache_dir], capsys)
+    assert code == 0 and "no prediction cache yet" in stdout
+    first = _run(suite, tiny_classifier_dir, tmp_path / "a", capsys, "--cache-dir", cache_dir)
+    code, stdout, _ = run_cli(["cache", "info", "--cache-dir", cache_dir], capsys)
+    assert code == 0 and f"{first['model_calls']:,} model outputs, 1 checkpoint fingerprints remembered" in stdout
+    path = cache_dir / CACHE_FILE
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # a run writing to it
+    try:
+        monkeypatch.setattr("harness.cache.CLEAR_TIMEOUT", 0.1)
+        code, _, stderr = run_cli(["cache", "clear", "--cache-dir", cache_dir], capsys)
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert code == 2 and "another xrobust process is probably using it" in stderr and "Traceback" not in stderr
+    size = open_cache(cache_dir).info()["bytes"]  # database + write-ahead log
+    code, stdout, _ = run_cli(["cache", "clear", "--cache-dir", cache_dir], capsys)
+    assert code == 0 and f"deleted {first['model_calls']:,} model outputs" in " ".join(stdout.split())
+    assert open_cache(cache_dir).info()["bytes"] < size
+    assert len(open_cache(cache_dir)) == 0
+    again = _run(suite, tiny_classifier_dir, tmp_path / "b", capsys, "--cache-dir", cache_dir)
+    assert again["model_calls"] == first["model_calls"]  # everything recomputed after the clear
