@@ -138,8 +138,9 @@ def _run(suite_path: Path, models: List[str], out_dir: Optional[Path], limit: Op
         cli._worker_factory, cache, cache_dir, models, tasks, device, dtype, batch_size, max_length, allow_pickle,
         trust_remote_code))
     if executor is not None:  # the driver's models only fingerprint and validate the run: keep them off the GPUs
+        # (with the cache, a checkpoint fingerprinted before is not even loaded here)
         get = _predictor_factory(models, tasks, "cpu", "float32", batch_size, max_length, allow_pickle,
-                                 trust_remote_code)
+                                 trust_remote_code, open_cache(cache_dir) if cache else None)
     with _progress(quiet) as factory:
         result = run_suite(loaded, get, RunOptions(out=out_dir, limit=limit, progress=factory,
                                                    command=shlex.join(["xrobust", *sys.argv[1:]]), executor=executor))

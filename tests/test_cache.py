@@ -381,3 +381,24 @@ def test_cache_info_and_clear(suite, tiny_classifier_dir, tmp_path, capsys, monk
     assert len(open_cache(cache_dir)) == 0
     again = _run(suite, tiny_classifier_dir, tmp_path / "b", capsys, "--cache-dir", cache_dir)
     assert again["model_calls"] == first["model_calls"]  # everything recomputed after the clear
+
+
+def test_distributed_driver_does_not_load_weights_the_cache_knows(suite, tiny_classifier_dir, tmp_path, capsys,
+                                                                  monkeypatch):
+    """With an executor (Ray), the driver builds predictors only to fingerprint the checkpoints: with the prediction
+    cache, one it has fingerprinted before is not loaded at all."""
+    import transformers
+
+    import harness.cli
+    from harness.executors import LocalExecutor
+
+    cache_dir = tmp_path / "cache"
+    _run(suite, tiny_classifier_dir, tmp_path / "a", capsys, "--cache-dir", cache_dir)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the driver loaded the weights")
+
+    monkeypatch.setattr(transformers.AutoModelForSequenceClassification, "from_pretrained", refuse)
+    monkeypatch.setattr(harness.cli, "_executor", lambda *a, **k: LocalExecutor())  # stands in for --executor ray
+    again = _run(suite, tiny_classifier_dir, tmp_path / "b", capsys, "--cache-dir", cache_dir)
+    assert again["model_calls"] == 0
