@@ -667,43 +667,43 @@ def baseline_update(
 
 cache_app = typer.Typer(help="The prediction cache (model outputs reused by `xrobust run`).", no_args_is_help=True)
 app.add_typer(cache_app, name="cache")
-_CACHE_DIR_HELP = "Directory of the prediction cache; default $XROBUST_PREDICTION_CACHE_DIR, $XROBUST_CACHE_DIR or the user cache dir."
+_CACHE_DIR_OPTION = typer.Option(None, "--cache-dir", envvar="XROBUST_PREDICTION_CACHE_DIR",
+                                 help="Directory of the prediction cache; default $XROBUST_PREDICTION_CACHE_DIR, "
+                                 "$XROBUST_CACHE_DIR or the user cache dir.")
 
 
-@cache_app.command("info")
-def cache_info(
-    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", envvar="XROBUST_PREDICTION_CACHE_DIR",
-                                             help=_CACHE_DIR_HELP),
-) -> None:
-    """Where the prediction cache is, how many outputs and checkpoints it holds, and its size on disk."""
+def _existing_cache(cache_dir: Optional[Path], absent: str):
+    """The prediction cache in `cache_dir` (default location when None), or None after saying `absent`."""
     from .cache import CACHE_FILE, default_cache_dir, open_cache
 
     path = (cache_dir if cache_dir is not None else default_cache_dir()) / CACHE_FILE
     if not path.exists():
-        out.print(f"{path}: no prediction cache yet (xrobust run creates it)", highlight=False)
+        out.print(f"{path}: {absent}", highlight=False)
+        return None
+    return open_cache(path.parent)
+
+
+@cache_app.command("info")
+def cache_info(cache_dir: Optional[Path] = _CACHE_DIR_OPTION) -> None:
+    """Where the prediction cache is, how many outputs and checkpoints it holds, and its size on disk."""
+    cache = _existing_cache(cache_dir, "no prediction cache yet (xrobust run creates it)")
+    if cache is None:
         return
-    facts = open_cache(path.parent).info()
-    out.print(f"{path}\n{facts['outputs']:,} model outputs, {facts['checkpoints']:,} checkpoint fingerprints "
+    facts = cache.info()
+    out.print(f"{cache.path}\n{facts['outputs']:,} model outputs, {facts['checkpoints']:,} checkpoint fingerprints "
               f"remembered, {facts['bytes'] / 1e6:,.1f} MB on disk (it never shrinks on its own: "
               "`xrobust cache clear`)", highlight=False)
 
 
 @cache_app.command("clear")
-def cache_clear(
-    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", envvar="XROBUST_PREDICTION_CACHE_DIR",
-                                             help=_CACHE_DIR_HELP),
-) -> None:
+def cache_clear(cache_dir: Optional[Path] = _CACHE_DIR_OPTION) -> None:
     """Delete every cached model output (the next run recomputes them) and give the space back."""
-    from .cache import CACHE_FILE, default_cache_dir, open_cache
-
-    path = (cache_dir if cache_dir is not None else default_cache_dir()) / CACHE_FILE
-    if not path.exists():
-        out.print(f"{path}: no prediction cache, nothing to clear", highlight=False)
+    cache = _existing_cache(cache_dir, "no prediction cache, nothing to clear")
+    if cache is None:
         return
-    cache = open_cache(path.parent)
     n = cache.info()["outputs"]
     freed = cache.clear()
-    out.print(f"{path}: deleted {n:,} model outputs, freed {freed / 1e6:,.1f} MB", highlight=False)
+    out.print(f"{cache.path}: deleted {n:,} model outputs, freed {freed / 1e6:,.1f} MB", highlight=False)
 
 
 @app.command("slice")
