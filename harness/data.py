@@ -77,18 +77,24 @@ def _fill(template: str, lang: str) -> str:
 
 
 def jsonl_rows(path: Path) -> Iterator[tuple[str, int, Mapping[str, Any]]]:
-    """(`file:line`, line number, object) per non-blank line; DataError naming the line on bad JSON or a non-object."""
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{lineno}: invalid JSON ({exc.msg} at column {exc.colno})") from None
-            if not isinstance(row, dict):
-                raise DataError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
-            yield f"{path}:{lineno}", lineno, row
+    """(`file:line`, line number, object) per non-blank line; DataError naming the file on a read or UTF-8 error and
+    the line on bad JSON or a non-object."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 ({exc})") from None
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path}:{lineno}: invalid JSON ({exc.msg} at column {exc.colno})") from None
+        if not isinstance(row, dict):
+            raise DataError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
+        yield f"{path}:{lineno}", lineno, row
 
 
 def _tsv_rows(path: Path) -> Iterator[tuple[str, int, Mapping[str, Any]]]:

@@ -124,15 +124,10 @@ def _lines(path: Path) -> list[str]:
 def _jsonl(path: Path, keys: tuple[str, ...]) -> list[Record]:
     out: list[Record] = []
     seen: dict[str, str] = {}
-    for lineno, line in enumerate(_lines(path), 1):
-        if not line.strip():
-            continue
-        loc = f"{path}:{lineno}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{loc}: invalid JSON ({exc})") from None
-        if not isinstance(row, dict) or row.get("id") in (None, ""):
+    from .data import jsonl_rows
+
+    for loc, _, row in jsonl_rows(path):
+        if row.get("id") in (None, ""):
             raise DataError(f"{loc}: expected a JSON object with an `id`")
         key = next((k for k in keys if k in row), None)
         if key is None:

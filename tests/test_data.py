@@ -101,3 +101,14 @@ def test_hf_hub_dataset_offline_is_a_clear_data_error():
     spec = DataSpec(format="hf", id="facebook/xnli", config="{lang}", split="test")
     with pytest.raises(DataError, match=r"dataset facebook/xnli \(config 'sw', split 'test'\): cannot load"):
         load_examples(XNLI, spec, "sw")
+
+
+def test_jsonl_that_is_not_utf8_is_a_data_error_naming_the_file(tmp_path):
+    from harness.data import jsonl_rows
+
+    bad = tmp_path / "latin1.jsonl"
+    bad.write_bytes('{"premise": "café"}\n'.encode("latin-1"))
+    with pytest.raises(DataError, match=r"latin1\.jsonl: not UTF-8"):
+        list(jsonl_rows(bad))
+    with pytest.raises(DataError, match=r"missing\.jsonl: cannot read"):
+        list(jsonl_rows(tmp_path / "missing.jsonl"))

@@ -23,7 +23,6 @@ embedding a million new texts per cell.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
@@ -94,30 +93,22 @@ def load_candidates(path: Path) -> tuple[tuple[str, ...], tuple[str, ...], tuple
     texts: list[str] = []
     langs: list[str] = []
     first: dict[str, int] = {}
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            loc = f"{path}:{lineno}"
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{loc}: invalid JSON ({exc.msg} at column {exc.colno})") from None
-            if not isinstance(row, dict):
-                raise DataError(f"{loc}: expected a JSON object {{id, text, lang}}, got {type(row).__name__}")
-            cid, text, lang = row.get("id"), row.get("text"), row.get("lang", "en")
-            if isinstance(cid, bool) or not isinstance(cid, (str, int)) or str(cid) == "":
-                raise DataError(f"{loc}: candidate `id` must be a non-empty string or integer, got {cid!r}")
-            if not isinstance(text, str):
-                raise DataError(f"{loc}: candidate `text` must be a string, got {text!r}")
-            if not isinstance(lang, str) or not lang:
-                raise DataError(f"{loc}: candidate `lang` must be a language code, got {lang!r}")
-            if str(cid) in first:
-                raise DataError(f"{loc}: duplicate candidate id {str(cid)!r} (first on line {first[str(cid)]})")
-            first[str(cid)] = lineno
-            ids.append(str(cid))
-            texts.append(nfc(text))
-            langs.append(lang)
+    from ..data import jsonl_rows  # harness.data imports the task registry: import on use
+
+    for loc, lineno, row in jsonl_rows(path):
+        cid, text, lang = row.get("id"), row.get("text"), row.get("lang", "en")
+        if isinstance(cid, bool) or not isinstance(cid, (str, int)) or str(cid) == "":
+            raise DataError(f"{loc}: candidate `id` must be a non-empty string or integer, got {cid!r}")
+        if not isinstance(text, str):
+            raise DataError(f"{loc}: candidate `text` must be a string, got {text!r}")
+        if not isinstance(lang, str) or not lang:
+            raise DataError(f"{loc}: candidate `lang` must be a language code, got {lang!r}")
+        if str(cid) in first:
+            raise DataError(f"{loc}: duplicate candidate id {str(cid)!r} (first on line {first[str(cid)]})")
+        first[str(cid)] = lineno
+        ids.append(str(cid))
+        texts.append(nfc(text))
+        langs.append(lang)
     if not ids:
         raise DataError(f"{path}: no candidates")
     return tuple(ids), tuple(texts), tuple(langs)
